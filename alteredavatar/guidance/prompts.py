@@ -1,0 +1,26 @@
+"""Validate a user's style prompt before it reaches the CLIP tokenizer."""
+
+from __future__ import annotations
+
+from alteredavatar.errors import StyleInputError
+
+MAX_PROMPT_CHARS = 1000  # longer input is almost surely a mistake (CLIP reads at most 77 tokens anyway)
+
+
+def validate_prompt(text: str) -> str:
+    """Return `text` stripped of surrounding whitespace, or raise `StyleInputError`.
+
+    Empty / whitespace-only prompts and prompts over `MAX_PROMPT_CHARS` characters are refused.
+    Prompts within the limit but over CLIP's 77 tokens are truncated by the tokenizer.
+    """
+    if not isinstance(text, str):
+        raise StyleInputError(f"the style prompt must be a string, got {type(text).__name__}")
+    stripped = text.strip()
+    if not stripped:
+        raise StyleInputError("the style prompt is empty; describe a style, e.g. --text \"a marble statue\"")
+    if len(stripped) > MAX_PROMPT_CHARS:
+        raise StyleInputError(
+            f"the style prompt is {len(stripped)} characters long; the limit is {MAX_PROMPT_CHARS} "
+            "(CLIP reads only the first 77 tokens, about 50-60 words) - shorten it"
+        )
+    return stripped

@@ -1,0 +1,1 @@
+"""Render stage: cameras and samplers, the differentiable rasterizer, shading, turntables and grids."""
