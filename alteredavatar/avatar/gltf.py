@@ -33,7 +33,12 @@ DEFAULT_GREY = (0.8, 0.8, 0.8)  # sRGB base colour for primitives without a mate
 MAX_LISTED_NAMES = 10  # unknown morph names listed in a warning before "and N more"
 
 _COMPONENT_DTYPES = {
-    5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32,
+    5120: np.int8,
+    5121: np.uint8,
+    5122: np.int16,
+    5123: np.uint16,
+    5125: np.uint32,
+    5126: np.float32,
 }
 _TYPE_SIZES = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
 _MODE_NAMES = {0: "points", 1: "lines", 2: "line loop", 3: "line strip"}
@@ -44,7 +49,9 @@ _UNSUPPORTED_EXTENSIONS = {
 }
 _GLB_MAGIC, _GLB_JSON, _GLB_BIN = b"glTF", b"JSON", b"BIN\x00"
 _OTHER_FORMATS = {  # leading bytes -> what the file really is
-    b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"Kaydara FBX": "an FBX file",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"Kaydara FBX": "an FBX file",
     b"PK\x03\x04": "a zip archive",
 }
 
@@ -101,7 +108,8 @@ def load_gltf(path: str | Path, name: str | None = None, texture_size: int = 512
     """
     path = Path(path)
     if not path.is_file():
-        raise AvatarLoadError(f"{path}: no such file; check the avatar path")
+        what = "a directory, not a .glb/.gltf file" if path.is_dir() else "no such file"
+        raise AvatarLoadError(f"{path}: {what}; check the avatar path")
     gltf = _parse(path)
     reader = _Reader(gltf, path)
     try:
@@ -162,6 +170,10 @@ def _split_glb(path: Path, data: bytes) -> tuple[str, bytes | None]:
         version, length = struct.unpack_from("<II", data, 4)
         if version != 2:
             raise AvatarLoadError(f"{path}: GLB version {version}; only glTF 2.0 is supported, re-export it")
+        if len(data) < length:
+            raise AvatarLoadError(
+                f"{path}: the GLB is truncated ({len(data)} of {length} bytes); re-export it"
+            )
         chunks, offset = {}, 12
         while offset + 8 <= min(length, len(data)):
             size, kind = struct.unpack_from("<I4s", data, offset)
@@ -171,7 +183,9 @@ def _split_glb(path: Path, data: bytes) -> tuple[str, bytes | None]:
     except AvatarLoadError:
         raise
     except (struct.error, KeyError, UnicodeDecodeError) as exc:
-        raise AvatarLoadError(f"{path}: damaged GLB container (no readable JSON chunk); re-export it") from exc
+        raise AvatarLoadError(
+            f"{path}: damaged GLB container (no readable JSON chunk); re-export it"
+        ) from exc
     return text, chunks.get(_GLB_BIN)
 
 
@@ -212,7 +226,9 @@ class _Reader:
                 raise self.fail("a data: URI is not valid base64; re-export the file") from exc
         file = self.path.parent / unquote(uri)
         if not file.is_file():
-            raise self.fail(f"references {file.name}, which is missing; keep it next to the .gltf or export a .glb")
+            raise self.fail(
+                f"references {file.name}, which is missing; keep it next to the .gltf or export a .glb"
+            )
         return file.read_bytes()
 
     def buffer(self, index: int) -> bytes:
@@ -233,7 +249,9 @@ class _Reader:
         stride = bv.byteStride or elem
         end = start + (count - 1) * stride + elem if count else start
         if end > min(len(data), (bv.byteOffset or 0) + bv.byteLength):
-            raise self.fail(f"bufferView {view_index} is shorter than the data it should hold; the file is truncated")
+            raise self.fail(
+                f"bufferView {view_index} is shorter than the data it should hold; the file is truncated"
+            )
         arr = np.ndarray((count, ncomp), dtype, buffer=data, offset=start, strides=(stride, dtype.itemsize))
         return arr.copy()
 
@@ -249,7 +267,9 @@ class _Reader:
         sparse = acc.sparse
         if sparse is not None and sparse.count:
             idx_dtype = np.dtype(_COMPONENT_DTYPES[sparse.indices.componentType]).newbyteorder("<")
-            idx = self._view(sparse.indices.bufferView, sparse.indices.byteOffset or 0, idx_dtype, sparse.count, 1)
+            idx = self._view(
+                sparse.indices.bufferView, sparse.indices.byteOffset or 0, idx_dtype, sparse.count, 1
+            )
             out[idx[:, 0].astype(np.int64)] = self._view(
                 sparse.values.bufferView, sparse.values.byteOffset or 0, dtype, sparse.count, ncomp
             )
@@ -267,7 +287,9 @@ class _Reader:
         if source is None:
             source = (tex.extensions or {}).get("EXT_texture_webp", {}).get("source")
         if source is None:
-            warnings.warn(f"{self.path}: texture {texture_index} has no image we can read; using a flat colour")
+            warnings.warn(
+                f"{self.path}: texture {texture_index} has no image we can read; using a flat colour"
+            )
             return None
         img = self.gltf.images[source]
         if img.bufferView is not None:
@@ -277,13 +299,17 @@ class _Reader:
         elif img.uri:
             data = self._external(img.uri)
         else:
-            warnings.warn(f"{self.path}: image {source} has neither a uri nor a bufferView; using a flat colour")
+            warnings.warn(
+                f"{self.path}: image {source} has neither a uri nor a bufferView; using a flat colour"
+            )
             return None
         try:
             pil = Image.open(io.BytesIO(data))
             pil.load()
-        except Exception as exc:
-            warnings.warn(f"{self.path}: cannot decode image {source} ({_one_line(exc)}); using a flat colour")
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            warnings.warn(
+                f"{self.path}: cannot decode image {source} ({_one_line(exc)}); using a flat colour"
+            )
             return None
         return pil
 
@@ -293,11 +319,13 @@ class _Reader:
 
 def _quat_matrix(q: list[float]) -> np.ndarray:
     x, y, z, w = q
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
 
 
 def _local_matrix(node) -> np.ndarray:
@@ -351,7 +379,9 @@ def _triangles(idx: np.ndarray, mode: int) -> np.ndarray:
     return tri[keep]
 
 
-def _skin_matrices(reader: _Reader, attrs, skin_index: int, world: dict[int, np.ndarray]) -> np.ndarray | None:
+def _skin_matrices(
+    reader: _Reader, attrs, skin_index: int, world: dict[int, np.ndarray]
+) -> np.ndarray | None:
     """(V, 4, 4) linear-blend-skinning matrices at the stored pose, or None without JOINTS_0/WEIGHTS_0."""
     skin = reader.gltf.skins[skin_index]
     if getattr(attrs, "JOINTS_0", None) is None or getattr(attrs, "WEIGHTS_0", None) is None:
@@ -362,7 +392,9 @@ def _skin_matrices(reader: _Reader, attrs, skin_index: int, world: dict[int, np.
         ibm = reader.accessor(skin.inverseBindMatrices).reshape(-1, 4, 4).transpose(0, 2, 1)[:n]
     joint_mats = np.stack([world.get(j, np.eye(4)) for j in skin.joints]) @ ibm  # (J, 4, 4)
     mats, total, k = 0.0, 0.0, 0
-    while getattr(attrs, f"JOINTS_{k}", None) is not None and getattr(attrs, f"WEIGHTS_{k}", None) is not None:
+    while (
+        getattr(attrs, f"JOINTS_{k}", None) is not None and getattr(attrs, f"WEIGHTS_{k}", None) is not None
+    ):
         joints = np.clip(reader.accessor(getattr(attrs, f"JOINTS_{k}")), 0, n - 1)
         weights = reader.accessor(getattr(attrs, f"WEIGHTS_{k}"))
         mats = mats + np.einsum("vk,vkij->vij", weights, joint_mats[joints])
@@ -389,6 +421,8 @@ def _read_primitive(reader: _Reader, mesh, prim, transform: np.ndarray) -> _Part
         deltas.append(np.zeros_like(pos) if acc is None else reader.accessor(acc)[:, :3])
     targets = np.stack(deltas) if deltas else np.zeros((0, len(pos), 3))
     lin = transform[..., :3, :3]
+    if lin.ndim == 2 and np.linalg.det(lin) < 0:  # a mirroring node transform flips the winding back
+        faces = faces[:, ::-1].copy()
     verts = np.einsum("...ij,...j->...i", lin, pos) + transform[..., :3, 3]
     targets = np.einsum("...ij,t...j->t...i", lin, targets)
     uvs = np.stack([uv[:, 0], 1.0 - uv[:, 1]], 1)
@@ -427,9 +461,13 @@ def _read_parts(reader: _Reader) -> list[_Part]:
             "and re-export"
         )
     if not parts or not any(len(p.faces) for p in parts):
-        raise reader.fail("the file has no triangles (only points/lines or empty primitives); export a surface mesh")
+        raise reader.fail(
+            "the file has no triangles (only points/lines or empty primitives); export a surface mesh"
+        )
     if skipped or no_uv:
-        warnings.warn(f"{reader.path}: skipped primitives without triangles or UVs: {', '.join(skipped + no_uv)}")
+        warnings.warn(
+            f"{reader.path}: skipped primitives without triangles or UVs: {', '.join(skipped + no_uv)}"
+        )
     return parts
 
 
@@ -475,7 +513,9 @@ def _albedo_and_uvs(reader: _Reader, parts: list[_Part], size: int) -> tuple[np.
         albedo[y0:y1, x0:x1] = _material_rgb(reader, mat, x1 - x0, y1 - y0)
         cells[mat] = (x0, x1, y0, y1)
     if any(((p.uvs < -1e-3) | (p.uvs > 1 + 1e-3)).any() for p in parts):
-        warnings.warn(f"{reader.path}: UVs outside [0, 1] were clamped while packing materials into one texture")
+        warnings.warn(
+            f"{reader.path}: UVs outside [0, 1] were clamped while packing materials into one texture"
+        )
     uvs = []
     for p in parts:  # half-texel inset so bilinear lookups stay inside the cell
         x0, x1, y0, y1 = cells[p.material]
@@ -514,17 +554,23 @@ def _map_targets(path: Path, parts: list[_Part], num_verts: int) -> tuple[np.nda
     return shapes, [ARKIT_NAMES[k] for k in sorted(matched)], unknown
 
 
-def _assemble(path: Path, name: str, parts: list[_Part], uvs: list[np.ndarray], albedo: np.ndarray) -> AvatarMesh:
+def _assemble(
+    path: Path, name: str, parts: list[_Part], uvs: list[np.ndarray], albedo: np.ndarray
+) -> AvatarMesh:
     offsets = np.cumsum([0] + [len(p.verts) for p in parts])
     faces = np.concatenate([p.faces + o for p, o in zip(parts, offsets)])
     verts = np.concatenate([p.verts for p in parts])
     if len(faces) > MAX_FACES:
-        raise AvatarLoadError(f"{path}: {len(faces)} faces is more than the {MAX_FACES} we support; decimate it first")
+        raise AvatarLoadError(
+            f"{path}: {len(faces)} faces is more than the {MAX_FACES} we support; decimate it first"
+        )
     if not np.isfinite(verts).all():
         raise AvatarLoadError(f"{path}: vertex positions contain NaN or infinity; fix or re-export the mesh")
     shapes, matched, unknown = _map_targets(path, parts, len(verts))
     if not np.isfinite(shapes).all():
-        raise AvatarLoadError(f"{path}: morph target offsets contain NaN or infinity; fix or re-export the mesh")
+        raise AvatarLoadError(
+            f"{path}: morph target offsets contain NaN or infinity; fix or re-export the mesh"
+        )
     extras = {"source": str(path), "matched_targets": matched, "unknown_targets": unknown}
     try:
         return AvatarMesh(

@@ -1,1 +1,1 @@
-"""Guidance: score rendered images against a style (CLIP text/image targets, weight-free texture statistics)."""
+"""Guidance: score rendered images against a style (CLIP text/image targets, weight-free texture)."""

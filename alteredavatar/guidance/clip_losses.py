@@ -77,8 +77,9 @@ class ImageTarget:
         if image.dim() != 4 or image.shape[:2] != (1, 3):
             raise StyleInputError(f"style image must be a (3, H, W) RGB tensor, got {tuple(image.shape)}")
         with torch.no_grad():
-            crops = [augment(image.to(backend.device), generator) for _ in range(-(-views // augment.cfg.n_crops))]
-            emb = backend.encode_images(torch.cat(crops)[:views])
+            rounds = -(-views // augment.cfg.n_crops)  # ceil
+            crops = torch.cat([augment(image.to(backend.device), generator) for _ in range(rounds)])
+            emb = backend.encode_images(crops[:views])
         self.embedding = F.normalize(emb.mean(0, keepdim=True), dim=-1)  # (1, D)
 
     def loss(self, styled_emb: torch.Tensor) -> torch.Tensor:

@@ -26,8 +26,12 @@ class TextureConfig:
         levels: image-pyramid levels (each halves the resolution).
         kernel_size: conv filter size (odd).
         n_projections: random 1-D projections per feature layer and call.
+        max_samples: `loss` compares at most this many randomly chosen feature vectors per layer and
+            call (fresh each call; sorting dominates the cost). `distance` uses all of them.
         resolution: inputs are downsampled (antialiased) so their shorter side is at most this.
-        color_weight: weight of the RGB-pixel sliced-Wasserstein term.
+        color_weight: weight of the RGB-pixel sliced-Wasserstein term next to the mean texture term.
+            Kept small: a strong per-pixel colour pull binarizes pixels into noise before the texture
+            terms can arrange them (stripes test: 1.0 gives noise, 0.1 gives visible stripes).
         negative_slope: leaky-ReLU slope between conv layers.
     """
 
@@ -36,13 +40,15 @@ class TextureConfig:
     levels: int = 3
     kernel_size: int = 5
     n_projections: int = 32
+    max_samples: int = 4096
     resolution: int = 128
-    color_weight: float = 1.0
+    color_weight: float = 0.1
     negative_slope: float = 0.2
 
     def __post_init__(self) -> None:
-        if self.channels < 1 or self.levels < 1 or self.n_projections < 1 or self.resolution < 8:
-            raise ConfigError("texture channels, levels, n_projections must be >= 1 and resolution >= 8")
+        if min(self.channels, self.levels, self.n_projections, self.max_samples) < 1 or self.resolution < 8:
+            raise ConfigError("texture channels, levels, n_projections, max_samples must be >= 1 "
+                              "and resolution >= 8")
         if self.kernel_size < 1 or self.kernel_size % 2 == 0:
             raise ConfigError(f"texture kernel_size must be odd, got {self.kernel_size}")
 
@@ -75,6 +81,15 @@ def _resample_sorted(sorted_vals: torch.Tensor, n: int) -> torch.Tensor:
     hi = (lo + 1).clamp(max=m - 1)
     t = pos - lo
     return sorted_vals[..., lo] * (1 - t) + sorted_vals[..., hi] * t
+
+
+def _subsample(samples: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
+    """Random subset of n columns (same for every row / batch item). (..., N) -> (..., min(n, N))"""
+    total = samples.shape[-1]
+    if total <= n:
+        return samples
+    idx = torch.randperm(total, generator=gen)[:n].to(samples.device)
+    return samples[..., idx]
 
 
 def sliced_wasserstein(x: torch.Tensor, y: torch.Tensor, proj: torch.Tensor) -> torch.Tensor:
@@ -140,7 +155,9 @@ class TextureGuidance:
     def _style_features(self, style: torch.Tensor) -> list[torch.Tensor]:
         """(3, H, W) -> [RGB pixels (3, M)] + feature layers [(C, M_l)], computed without grad."""
         if style.dim() != 3 or style.shape[0] != 3 or min(style.shape[-2:]) < 8:
-            raise StyleInputError(f"style image must be a (3, H, W) RGB tensor, H, W >= 8; got {tuple(style.shape)}")
+            raise StyleInputError(
+                f"style image must be a (3, H, W) RGB tensor with H, W >= 8; got {tuple(style.shape)}"
+            )
         with torch.no_grad():
             x = _downsample(style[None].float(), self.cfg.resolution)
             return [x.flatten(2)[0]] + [f[0] for f in self.net(x)]
@@ -150,24 +167,61 @@ class TextureGuidance:
         p = self.cfg.n_projections
         return [F.normalize(torch.randn(c, p, generator=gen), dim=0).to(device) for c in dims]
 
-    def _distances(self, images: torch.Tensor, style_feats: list[torch.Tensor],
-                   gen: torch.Generator) -> torch.Tensor:
+    def _distances(self, images: torch.Tensor, style_feats: list[torch.Tensor], gen: torch.Generator,
+                   max_samples: int | None, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """images (B, 3, H, W), mask (B, 1, H, W) or None -> (B,) colour + texture distances."""
         x = _downsample(images.float(), self.cfg.resolution)
         feats = [x.flatten(2)] + self.net.to(x.device)(x)
         projs = self._projections([f.shape[0] for f in style_feats], gen, x.device)
-        per_layer = [sliced_wasserstein(f, s.to(x.device), p) for f, s, p in zip(feats, style_feats, projs)]
+        masks = self._mask_pyramid(mask, x.shape[-2:], len(feats)) if mask is not None else None
+        per_layer = []
+        for i, (f, s, p) in enumerate(zip(feats, style_feats, projs)):
+            s = s.to(x.device)
+            if masks is None:
+                items = [f]
+            else:  # foreground positions differ per image: one (1, C, n_b) item each
+                items = [f[b : b + 1, :, masks[i][b]] for b in range(f.shape[0])]
+            if max_samples is not None:
+                items, s = [_subsample(t, max_samples, gen) for t in items], _subsample(s, max_samples, gen)
+            per_layer.append(torch.cat([sliced_wasserstein(t, s, p) for t in items]))
         texture = torch.stack(per_layer[1:]).mean(0)
         return texture + self.cfg.color_weight * per_layer[0]
 
-    def loss(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """images: (B, 3, H, W) in [0, 1] -> scalar mean distance to the style; differentiable."""
-        return self._distances(images, self.style_feats, generator or self._generator).mean()
+    def _mask_pyramid(self, mask: torch.Tensor, size: tuple[int, int], n_layers: int) -> list[torch.Tensor]:
+        """mask (B, 1, H, W) -> per layer (colour, then 2 per level) a (B, N_l) bool foreground mask."""
+        m = F.interpolate(mask.float(), size=tuple(size), mode="bilinear", align_corners=False,
+                          antialias=True)
+        out = [m]
+        while len(out) < n_layers:
+            out += [m, m]
+            m = F.avg_pool2d(m, 2)
+        masks = [(t > 0.5).flatten(1) for t in out[:n_layers]]
+        if not masks[-1].any(dim=1).all():
+            raise ValueError("texture mask: an image has no foreground at the coarsest pyramid level")
+        return masks
+
+    def loss(self, images: torch.Tensor, generator: torch.Generator | None = None,
+             mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Differentiable mean distance to the style.
+
+        Args:
+            images: (B, 3, H, W) in [0, 1].
+            generator: draws the projections and sample subsets; defaults to the instance's own.
+            mask: optional (B, 1, H, W) foreground (> 0.5) whose statistics are compared, e.g. the
+                head's coverage so the fixed background does not count.
+        Returns:
+            scalar.
+        """
+        gen = generator if generator is not None else self._generator
+        return self._distances(images, self.style_feats, gen, self.cfg.max_samples, mask).mean()
 
     @torch.no_grad()
-    def distance(self, images: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+    def distance(self, images: torch.Tensor, style: torch.Tensor | None = None,
+                 mask: torch.Tensor | None = None) -> torch.Tensor:
         """Evaluation: images (B, 3, H, W) -> (B,) distances to `style` (3, H, W) or the instance's style.
 
-        Deterministic: projections come from a generator seeded with `cfg.seed` on every call.
+        Deterministic (projections from a generator seeded with `cfg.seed` on every call), uses every
+        feature vector; `mask` as in `loss`.
         """
         feats = self.style_feats if style is None else self._style_features(style)
-        return self._distances(images, feats, torch.Generator().manual_seed(self.cfg.seed))
+        return self._distances(images, feats, torch.Generator().manual_seed(self.cfg.seed), None, mask)

@@ -1,0 +1,109 @@
+"""Test-time stylization: a few Adam steps on the style parameters only, each on random views x expressions.
+
+The network's other parameters are frozen (and stay bit-identical). The unstylized renders of the same
+views and expressions come from a frozen copy of the starting network, for the directional CLIP loss and
+the identity term. Ctrl-C stops early and returns what has been learned; a non-finite loss raises.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from alteredavatar.adapt.guide import StyleGuide
+from alteredavatar.adapt.objective import ObjectiveConfig, displacement_regularizer, lowpass_distance
+from alteredavatar.avatar.expressions import ExpressionSamplerConfig, sample_expressions
+from alteredavatar.avatar.model import AnimatableAvatar
+from alteredavatar.errors import ConfigError, TrainingError
+from alteredavatar.render.avatar import render_avatar_frame
+from alteredavatar.render.cameras import ViewSamplerConfig, sample_views
+from alteredavatar.render.renderer import RenderConfig
+
+
+@dataclass
+class AdaptConfig:
+    """The stylization loop (defaults are the benchmarked ones; see README)."""
+
+    steps: int = 60
+    lr: float = 1e-2
+    batch: int = 4
+    res: int = 160
+    seed: int = 0
+    views: ViewSamplerConfig = field(default_factory=ViewSamplerConfig)
+    expressions: ExpressionSamplerConfig = field(default_factory=ExpressionSamplerConfig)
+
+    def check(self) -> None:
+        if self.steps <= 0:
+            raise ConfigError(f"--steps must be > 0, got {self.steps}")
+        if self.batch <= 0 or self.res < 32 or self.lr <= 0:
+            raise ConfigError("--batch must be > 0, --res >= 32 and --lr > 0")
+
+
+@dataclass
+class AdaptResult:
+    """The adapted style state, per-step loss history, timing, and whether Ctrl-C stopped it early."""
+
+    state: dict[str, torch.Tensor]
+    history: list[dict[str, float]]
+    seconds: float
+    interrupted: bool = False
+
+
+class Stylizer:
+    """Holds one stylization problem (avatar, guide, configs) and runs steps on the style parameters."""
+
+    def __init__(self, avatar: AnimatableAvatar, guide: StyleGuide, cfg: AdaptConfig, obj: ObjectiveConfig):
+        cfg.check()
+        self.avatar, self.guide, self.cfg, self.obj = avatar, guide, cfg, obj
+        self.source = AnimatableAvatar(avatar.mesh, copy.deepcopy(avatar.net))  # unstylized reference
+        self.source.requires_grad_(False)
+        avatar.net.requires_grad_(False)
+        self.params = avatar.net.style_parameters()
+        for p in self.params:
+            p.requires_grad_(True)
+        self.render_cfg = RenderConfig(res=cfg.res)
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+
+    def loss(self, gen: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+        """One random batch of views x expressions -> total loss and its parts."""
+        cams = sample_views(self.cfg.batch, gen, self.cfg.views)
+        expr = sample_expressions(self.cfg.batch, gen, self.cfg.expressions)
+        with torch.no_grad():
+            src, _ = render_avatar_frame(self.source, expr, cams, self.render_cfg)
+        out, frame = render_avatar_frame(self.avatar, expr, cams, self.render_cfg)
+        style = self.guide.style_loss(out.image, src.image, out.mask, gen)
+        ident = self.obj.identity_weight * lowpass_distance(out.image, src.image, self.obj.lowpass_factor).mean()
+        ident = ident + self.obj.identity_clip_weight * self.guide.identity_clip(out.image, src.image)
+        reg = displacement_regularizer(frame.displacement, self.obj)
+        s = self.obj.strength
+        total = (1 - s) * style + s * ident + reg
+        return total, {"loss": total.item(), "style": style.item(), "identity": ident.item(), "reg": reg.item()}
+
+    def run(self, progress: bool = True, label: str = "stylize") -> AdaptResult:
+        opt = torch.optim.Adam(self.params, lr=self.cfg.lr)
+        history: list[dict[str, float]] = []
+        interrupted = False
+        start = time.perf_counter()
+        cols = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}"),
+                TimeElapsedColumn(), TimeRemainingColumn()]
+        with Progress(*cols, disable=not progress, transient=False) as bar:
+            task = bar.add_task(label, total=self.cfg.steps, loss=float("nan"))
+            try:
+                for step in range(self.cfg.steps):
+                    opt.zero_grad(set_to_none=True)
+                    loss, parts = self.loss(self.gen)
+                    if not torch.isfinite(loss):
+                        raise TrainingError(f"the loss became {parts['loss']} at step {step}; nothing was written. "
+                                            "Try a lower --lr.")
+                    loss.backward()
+                    opt.step()
+                    history.append({"step": step, "seconds": time.perf_counter() - start, **parts})
+                    bar.update(task, advance=1, loss=parts["loss"])
+            except KeyboardInterrupt:
+                interrupted = True
+        state = {k: v.detach().clone() for k, v in self.avatar.net.style_state().items()}
+        return AdaptResult(state, history, time.perf_counter() - start, interrupted)

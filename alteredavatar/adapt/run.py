@@ -1,0 +1,129 @@
+"""`stylize` end to end: check inputs, pick the initialization, adapt, write every output atomically.
+
+Outputs in the run folder: style.safetensors + style.json, turntable.mp4, expressions.png (unstylized row
+on top of views x named expressions), metrics.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+import alteredavatar
+from alteredavatar.adapt.guide import StyleGuide, StyleSpec
+from alteredavatar.adapt.loop import AdaptConfig, AdaptResult, Stylizer
+from alteredavatar.adapt.objective import ObjectiveConfig
+from alteredavatar.adapt.style_file import apply_style, load_style, save_style
+from alteredavatar.avatar.expressions import PRESET_NAMES
+from alteredavatar.avatar.model import AnimatableAvatar
+from alteredavatar.avatar.pretrained import ASSETS, PRETRAINED_NET, load_avatar, load_avatar_net
+from alteredavatar.errors import ConfigError
+from alteredavatar.eval.metrics import stylization_metrics
+from alteredavatar.export.media import grid, to_uint8, write_mp4, write_png
+from alteredavatar.io import write_json_atomic
+from alteredavatar.render.renderer import RenderConfig
+from alteredavatar.render.sequences import render_expression_grid, render_turntable
+
+
+@dataclass
+class OutputConfig:
+    """What to render after stylization."""
+
+    frames: int = 48
+    res: int = 224
+    ssaa: int = 2
+    fps: int = 24
+
+
+@dataclass
+class StylizeJob:
+    """A whole stylization run."""
+
+    style: StyleSpec = field(default_factory=StyleSpec)
+    avatar: str = "builtin:ada"
+    out: Path = Path("out/stylize")
+    adapt: AdaptConfig = field(default_factory=AdaptConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    net: Path | None = None
+    init: str = "auto"
+    """`auto` (meta-learned init when one exists for this network + guidance), `unstylized`, or a style folder."""
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def meta_init_path(guidance: str) -> Path:
+    """Where the shipped meta-learned initialization for `guidance` lives."""
+    return ASSETS / f"meta_init_{guidance}.safetensors"
+
+
+def choose_init(job: StylizeJob, net_path: Path) -> tuple[dict[str, torch.Tensor] | None, str]:
+    """(style state to start from or None, a label for the metadata)."""
+    if job.init == "unstylized":
+        return None, "unstylized"
+    if job.init != "auto":
+        state, _ = load_style(job.init)
+        return state, f"style:{job.init}"
+    path = meta_init_path(job.style.guidance)
+    if path.exists():
+        state, meta = load_style(path)
+        if meta.get("avatar_net_sha256") in (None, file_sha256(net_path)):
+            return state, f"meta:{path.name}"
+    return None, "unstylized"
+
+
+def check_output_dir(out: Path) -> None:
+    """Fail before any work when the output folder cannot be written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create output folder {out}: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise ConfigError(f"output folder {out} is not writable")
+
+
+def render_outputs(styled: AnimatableAvatar, source: AnimatableAvatar, out: Path, cfg: OutputConfig) -> dict[str, str]:
+    """turntable.mp4 and expressions.png (row 0: unstylized front; then views x expressions)."""
+    rcfg = RenderConfig(res=cfg.res, ssaa=cfg.ssaa)
+    video = to_uint8(render_turntable(styled, cfg.frames, rcfg))
+    write_mp4(video, out / "turntable.mp4", cfg.fps)
+    top = render_expression_grid(source, yaws=(0.0,), cfg=rcfg)
+    cells = torch.cat([top, render_expression_grid(styled, cfg=rcfg)])
+    images = to_uint8(cells.flatten(0, 1)).reshape(*cells.shape[:2], *video.shape[1:])
+    write_png(grid(images, list(PRESET_NAMES), ["original", "left", "front", "right"]), out / "expressions.png")
+    return {"turntable": str(out / "turntable.mp4"), "expressions": str(out / "expressions.png")}
+
+
+def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
+    """Run `job`; returns the metadata written to style.json."""
+    check_output_dir(job.out)
+    job.adapt.check()
+    guide = StyleGuide(job.style, job.objective)  # validates prompt / image / CLIP before any work
+    net_path = job.net or PRETRAINED_NET
+    avatar = load_avatar(job.avatar, load_avatar_net(net_path))
+    source = AnimatableAvatar(avatar.mesh, load_avatar_net(net_path)).requires_grad_(False)
+    init, init_label = choose_init(job, net_path)
+    if init is not None:
+        apply_style(avatar.net, init)
+    result: AdaptResult = Stylizer(avatar, guide, job.adapt, job.objective).run(progress)
+    avatar.requires_grad_(False)
+    metrics = stylization_metrics(avatar, source, guide.style_image, guide.clip, job.style.text)
+    metrics["history"] = result.history
+    meta = {
+        **guide.describe(), "strength": job.objective.strength, "steps": len(result.history),
+        "steps_requested": job.adapt.steps, "interrupted": result.interrupted, "seconds": round(result.seconds, 2),
+        "avatar": job.avatar, "avatar_net": str(net_path), "avatar_net_sha256": file_sha256(net_path),
+        "init": init_label, "adapt": asdict(job.adapt), "objective": asdict(job.objective),
+        "versions": {"alteredavatar": alteredavatar.__version__, "torch": torch.__version__},
+        "metrics": {k: v for k, v in metrics.items() if k != "history"},
+    }
+    save_style(job.out, result.state, meta)
+    write_json_atomic(metrics, job.out / "metrics.json")
+    meta["outputs"] = render_outputs(avatar, source, job.out, job.output)
+    return meta

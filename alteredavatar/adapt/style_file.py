@@ -1,0 +1,67 @@
+"""Style files: only the style parameters (safetensors) + a JSON sidecar with everything else.
+
+A style lives in a folder: `style.safetensors` (the bias-mapper tensors) and `style.json` (prompt, image
+hash, mix, strength, steps, guidance model, avatar, versions, metrics). Never pickled.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from alteredavatar.avatar.network import AvatarNet
+from alteredavatar.errors import AlteredAvatarError, ConfigError
+from alteredavatar.io import load_safetensors, save_safetensors_atomic, write_json_atomic
+
+STYLE_TENSORS = "style.safetensors"
+STYLE_META = "style.json"
+
+
+def style_paths(path: str | Path) -> tuple[Path, Path]:
+    """Accept a style folder or its .safetensors/.json file; return both file paths."""
+    path = Path(path)
+    folder = path if path.is_dir() or path.suffix == "" else path.parent
+    return folder / STYLE_TENSORS, folder / STYLE_META
+
+
+def save_style(folder: str | Path, state: dict[str, torch.Tensor], meta: dict) -> None:
+    """Write the style tensors and metadata atomically (tensors first, JSON last = complete)."""
+    tensors, sidecar = style_paths(folder)
+    save_safetensors_atomic(state, tensors, {"format": "alteredavatar-style", "version": "1"})
+    write_json_atomic(meta, sidecar)
+
+
+def load_style(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """(state, metadata) of a saved style; a clear error for missing or foreign files."""
+    tensors, sidecar = style_paths(path)
+    state, header = load_safetensors(tensors)
+    if header.get("format") != "alteredavatar-style":
+        raise AlteredAvatarError(f"{tensors}: not an alteredavatar style file")
+    meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+    return state, meta
+
+
+def apply_style(net: AvatarNet, state: dict[str, torch.Tensor]) -> None:
+    """Load style tensors into `net`'s bias mappers (shapes must match this network)."""
+    own = net.style_state()
+    if set(state) != set(own):
+        raise AlteredAvatarError("this style was made for a different avatar network (parameter names differ)")
+    for name, value in state.items():
+        if value.shape != own[name].shape:
+            raise AlteredAvatarError(f"style tensor {name} has shape {tuple(value.shape)}, expected {tuple(own[name].shape)}")
+    net.mappers.load_state_dict({k.removeprefix("mappers."): v for k, v in state.items()})
+
+
+def mix_styles(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], t: float) -> dict[str, torch.Tensor]:
+    """(1 - t) * a + t * b, parameter by parameter; t = 0 gives a, t = 1 gives b exactly."""
+    if not 0.0 <= t <= 1.0:
+        raise ConfigError(f"--t must be in [0, 1], got {t}")
+    if set(a) != set(b) or any(a[k].shape != b[k].shape for k in a):
+        raise AlteredAvatarError("the two styles belong to different avatar networks")
+    if t == 0.0:
+        return {k: v.clone() for k, v in a.items()}
+    if t == 1.0:
+        return {k: v.clone() for k, v in b.items()}
+    return {k: torch.lerp(a[k], b[k], t) for k in a}

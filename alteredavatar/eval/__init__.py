@@ -1,0 +1,1 @@
+"""Eval stage: metrics of stylized avatars and the benchmark harness."""

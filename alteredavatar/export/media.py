@@ -1,0 +1,47 @@
+"""Write renders as an MP4 (imageio-ffmpeg), a PNG or a labelled PNG grid, always atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from alteredavatar.io import atomic_path
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(B, 3, H, W) floats in [0, 1] -> (B, H, W, 3) uint8."""
+    return (images.detach().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+
+
+def write_mp4(frames: np.ndarray, path: str | Path, fps: int = 24) -> None:
+    """frames: (N, H, W, 3) uint8; H and W should be even (yuv420p)."""
+    with atomic_path(path, suffix=".mp4") as tmp:
+        iio.imwrite(tmp, frames, extension=".mp4", fps=fps, codec="libx264", macro_block_size=1)
+
+
+def write_png(image: np.ndarray, path: str | Path) -> None:
+    """image: (H, W, 3) uint8."""
+    with atomic_path(path, suffix=".png") as tmp:
+        Image.fromarray(image).save(tmp, format="PNG")
+
+
+def grid(images: np.ndarray, col_labels: list[str] | None = None, row_labels: list[str] | None = None,
+         label_px: int = 18) -> np.ndarray:
+    """Tile (R, C, H, W, 3) uint8 images into one (H', W', 3) image with optional text labels."""
+    rows, cols, h, w, _ = images.shape
+    top = label_px if col_labels else 0
+    left = 4 * label_px if row_labels else 0
+    canvas = Image.new("RGB", (left + cols * w, top + rows * h), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    for r in range(rows):
+        for c in range(cols):
+            canvas.paste(Image.fromarray(images[r, c]), (left + c * w, top + r * h))
+    for c, text in enumerate(col_labels or []):
+        draw.text((left + c * w + 4, 2), text, fill=(0, 0, 0))
+    for r, text in enumerate(row_labels or []):
+        draw.text((2, top + r * h + h // 2), text, fill=(0, 0, 0))
+    return np.asarray(canvas)

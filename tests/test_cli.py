@@ -1,0 +1,27 @@
+import imageio.v3 as iio
+import pytest
+
+from alteredavatar.cli import main
+
+
+def test_render_writes_turntable_and_grid(tmp_path):
+    assert main(["render", "--frames", "4", "--res", "32", "--ssaa", "1", "--out", str(tmp_path)]) == 0
+    video = iio.imread(tmp_path / "turntable.mp4")
+    assert video.shape[0] == 4 and video.shape[1:3] == (32, 32)
+    grid = iio.imread(tmp_path / "expressions.png")
+    assert grid.shape[0] > 3 * 32 and grid.shape[1] > 6 * 32
+    assert not list(tmp_path.glob(".*")), "no temp files left behind"
+
+
+def test_bad_input_is_one_line_error(tmp_path, capsys):
+    assert main(["render", "--frames", "0", "--out", str(tmp_path)]) == 2
+    assert main(["render", "--avatar", str(tmp_path / "missing.glb"), "--out", str(tmp_path)]) == 2
+    assert main(["render", "--avatar", "builtin:nobody", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "missing.glb" in err and "nobody" in err
+
+
+def test_help_lists_commands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "render" in capsys.readouterr().out
