@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import tyro
 from rich.console import Console
 
+from alteredavatar.adapt.run import OutputConfig, StylizeJob
 from alteredavatar.errors import AlteredAvatarError
 
 console = Console(stderr=True, soft_wrap=True)
@@ -92,16 +93,96 @@ class FitAvatar:
 
 
 @dataclass
+class Stylize(StylizeJob):
+    """Stylize an avatar from a text prompt, a style image, or both; writes a style file, video, grid, metrics."""
+
+    def run(self) -> dict:
+        from alteredavatar.adapt.run import run_stylize
+
+        s = self.style
+        what = " + ".join(x for x in (f'text "{s.text}"' if s.text else "", f"image {s.image}" if s.image else "") if x)
+        console.print(f"stylizing {self.avatar} with {what or 'no style'} ({s.guidance} guidance), "
+                      f"strength {self.objective.strength}, {self.adapt.steps} steps")
+        meta = run_stylize(self)
+        console.print(f"init: {meta['init']}; {meta['steps']} steps in {meta['seconds']:.1f} s"
+                      + (" (interrupted: saved what it had)" if meta["interrupted"] else ""))
+        for key in ("style_texture_distance", "clip_text_similarity", "clip_image_similarity", "identity_lowpass_mse"):
+            if key in meta["metrics"]:
+                m = meta["metrics"][key]
+                console.print(f"  {key}: {m['value']:.4f}" + (f" (unstylized {m['unstylized']:.4f})" if "unstylized" in m else ""))
+        console.print(f"outputs in {self.out}/: style.safetensors, style.json, metrics.json, turntable.mp4, expressions.png")
+        return meta
+
+
+@dataclass
+class Apply:
+    """Re-render a saved style on an avatar (turntable + expression grid)."""
+
+    style: tyro.conf.Positional[Path]
+    """A style folder (or its style.safetensors)."""
+    avatar: str = "builtin:ada"
+    out: Path = Path("out/apply")
+    output: OutputConfig = field(default_factory=OutputConfig)
+    net: Path | None = None
+
+    def run(self) -> dict:
+        from alteredavatar.adapt.run import apply_saved_style
+
+        outputs = apply_saved_style(self.style, self.avatar, self.out, self.output, self.net)
+        for key, path in outputs.items():
+            console.print(f"  {key}: {path}")
+        return outputs
+
+
+@dataclass
+class Mix:
+    """Interpolate two styles' parameters: (1 - t) * A + t * B, written as a new style folder."""
+
+    style_a: tyro.conf.Positional[Path]
+    style_b: tyro.conf.Positional[Path]
+    t: float = 0.5
+    out: Path = Path("out/mix")
+    render: bool = True
+    """Also render the mixed style (turntable + grid) on the first style's avatar."""
+
+    def run(self) -> Path:
+        from alteredavatar.adapt.run import apply_saved_style
+        from alteredavatar.adapt.style_file import load_style, mix_styles, save_style
+
+        (a, meta_a), (b, meta_b) = load_style(self.style_a), load_style(self.style_b)
+        save_style(self.out, mix_styles(a, b, self.t),
+                   {"mix_of": [str(self.style_a), str(self.style_b)], "t": self.t, "avatar": meta_a.get("avatar"),
+                    "avatar_net": meta_a.get("avatar_net")})
+        if self.render:
+            apply_saved_style(self.out, meta_a.get("avatar", "builtin:ada"), self.out, OutputConfig())
+        console.print(f"mixed style written to {self.out}")
+        return self.out
+
+
+@dataclass
 class Demo:
-    """The main job on the built-in avatar (what `make demo` runs)."""
+    """The main job on the built-in avatar (what `make demo` runs): stylize it and render the result.
+
+    With CLIP weights available: text "a marble statue". Otherwise: texture guidance with a style image
+    the project generates (no downloads needed).
+    """
 
     out: Path = Path("out/demo")
+    clip: str = "openai/clip-vit-base-patch32"
+    steps: int = 40
 
-    def run(self) -> None:
-        Render(out=self.out).run()
+    def run(self) -> dict:
+        from alteredavatar.adapt.demo import demo_job
+
+        job, reason = demo_job(self.out, self.clip, self.steps)
+        console.print(f"[bold]demo[/bold]: {reason}")
+        return Stylize(**vars(job)).run()
 
 
 COMMANDS = {
+    "stylize": Stylize,
+    "apply": Apply,
+    "mix": Mix,
     "render": Render,
     "fit-avatar": FitAvatar,
     "demo": Demo,
@@ -114,12 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     if debug:
         argv.remove("--debug")
     torch.set_num_threads(int(os.environ.get("ALTEREDAVATAR_THREADS", torch.get_num_threads())))
-    cmd = tyro.extras.subcommand_cli_from_dict(
-        COMMANDS,
-        args=argv,
-        description="Stylize animatable 3D head avatars fast. Add --debug to any command for tracebacks.",
-    )
     try:
+        cmd = tyro.extras.subcommand_cli_from_dict(  # config checks in __post_init__ may raise
+            COMMANDS,
+            args=argv,
+            description="Stylize animatable 3D head avatars fast. Add --debug to any command for tracebacks.",
+        )
         cmd.run()
     except AlteredAvatarError as exc:
         if debug:

@@ -29,9 +29,9 @@ class AdaptConfig:
     """The stylization loop (defaults are the benchmarked ones; see README)."""
 
     steps: int = 60
-    lr: float = 1e-2
+    lr: float = 2e-2
     batch: int = 4
-    res: int = 160
+    res: int = 128
     seed: int = 0
     views: ViewSamplerConfig = field(default_factory=ViewSamplerConfig)
     expressions: ExpressionSamplerConfig = field(default_factory=ExpressionSamplerConfig)
@@ -73,12 +73,12 @@ class Stylizer:
         cams = sample_views(self.cfg.batch, gen, self.cfg.views)
         expr = sample_expressions(self.cfg.batch, gen, self.cfg.expressions)
         with torch.no_grad():
-            src, _ = render_avatar_frame(self.source, expr, cams, self.render_cfg)
+            src, src_frame = render_avatar_frame(self.source, expr, cams, self.render_cfg)
         out, frame = render_avatar_frame(self.avatar, expr, cams, self.render_cfg)
         style = self.guide.style_loss(out.image, src.image, out.mask, gen)
         ident = self.obj.identity_weight * lowpass_distance(out.image, src.image, self.obj.lowpass_factor).mean()
         ident = ident + self.obj.identity_clip_weight * self.guide.identity_clip(out.image, src.image)
-        reg = displacement_regularizer(frame.displacement, self.obj)
+        reg = displacement_regularizer(frame.displacement - src_frame.displacement, self.obj)
         s = self.obj.strength
         total = (1 - s) * style + s * ident + reg
         return total, {"loss": total.item(), "style": style.item(), "identity": ident.item(), "reg": reg.item()}

@@ -1,11 +1,11 @@
 """The stylization objective: style guidance + identity preservation (weighted by strength) + regularizers.
 
-    loss = (1 - s) * L_style + s * w_id * L_identity + w_smooth * TV(disp) + w_mag * mean(disp^2)
+    loss = (1 - s) * L_style + s * w_id * L_identity + w_smooth * TV(dd) + w_mag * mean(dd^2)
 
 with s = `strength` in [0, 1]: s = 0 ignores the identity, s = 1 keeps the unstylized avatar, and renders
 move monotonically closer to the unstylized ones as s grows. L_identity is a low-pass image distance
 (antialiased downsampling, so it constrains colour layout, not texture) plus, with CLIP guidance,
-1 - cos(CLIP(styled), CLIP(unstylized)).
+1 - cos(CLIP(styled), CLIP(unstylized)). dd is the change of the UV displacement map from the unstylized one.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ class ObjectiveConfig:
     """Weights of the stylization loss terms (see module docstring)."""
 
     strength: float = 0.5
-    identity_weight: float = 20.0  # scales the low-pass MSE (~1e-2 when the colours change) to the style loss
+    identity_weight: float = 1.0  # low-pass MSE weight; balances texture styles at strength 0.5 (see README)
     identity_clip_weight: float = 1.0
     lowpass_factor: int = 8
-    smooth_weight: float = 1e4  # displacement TV, on metres
-    magnitude_weight: float = 1e3  # displacement magnitude, on squared metres
+    smooth_weight: float = 1e3  # displacement-change TV, on metres
+    magnitude_weight: float = 1e3  # displacement-change magnitude, on squared metres
     crop_fraction: float = 0.6  # texture guidance sees the central part of the head's bounding box
     crop_size: int = 112
 
@@ -72,6 +72,6 @@ def foreground_crops(images: torch.Tensor, masks: torch.Tensor, fraction: float,
 
 
 def displacement_regularizer(disp: torch.Tensor, cfg: ObjectiveConfig) -> torch.Tensor:
-    """Smoothness (total variation) + magnitude of the UV displacement map (B, 1, R, R)."""
+    """Smoothness (total variation) + magnitude of a UV displacement (change) map (B, 1, R, R), metres."""
     tv = (disp[..., 1:, :] - disp[..., :-1, :]).abs().mean() + (disp[..., :, 1:] - disp[..., :, :-1]).abs().mean()
     return cfg.smooth_weight * tv + cfg.magnitude_weight * (disp**2).mean()

@@ -127,3 +127,15 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
     write_json_atomic(metrics, job.out / "metrics.json")
     meta["outputs"] = render_outputs(avatar, source, job.out, job.output)
     return meta
+
+
+def apply_saved_style(style: str | Path, avatar_spec: str, out: Path, cfg: OutputConfig,
+                      net_path: Path | None = None) -> dict[str, str]:
+    """Render a saved style on `avatar_spec` (turntable + grid with the unstylized row on top)."""
+    state, _ = load_style(style)
+    check_output_dir(out)
+    net_path = net_path or PRETRAINED_NET
+    avatar = load_avatar(avatar_spec, load_avatar_net(net_path))
+    source = AnimatableAvatar(avatar.mesh, load_avatar_net(net_path)).requires_grad_(False)
+    apply_style(avatar.net, state)
+    return render_outputs(avatar, source, out, cfg)

@@ -1,0 +1,72 @@
+"""`alteredavatar stylize` end to end on a tiny network, and its answers to bad input."""
+
+import json
+
+import pytest
+
+from alteredavatar.cli import main
+from alteredavatar.export.media import to_uint8, write_png
+from alteredavatar.guidance.procedural import procedural_style
+
+FAST = ["--adapt.steps", "2", "--adapt.batch", "1", "--adapt.res", "32", "--output.frames", "2",
+        "--output.res", "32", "--output.ssaa", "1"]
+
+
+@pytest.fixture(scope="module")
+def style_png(tmp_path_factory):
+    path = tmp_path_factory.mktemp("style") / "mosaic.png"
+    write_png(to_uint8(procedural_style("mosaic", 0, 64)[None])[0], path)
+    return path
+
+
+def _run(tmp_path, net, *args):
+    return main(["stylize", "--net", str(net), "--out", str(tmp_path / "out"), *FAST, *args])
+
+
+def test_stylize_writes_every_output(tmp_path, tiny_net_path, style_png):
+    assert _run(tmp_path, tiny_net_path, "--style.image", str(style_png), "--style.guidance", "texture") == 0
+    out = tmp_path / "out"
+    names = {p.name for p in out.iterdir()}
+    assert {"style.safetensors", "style.json", "metrics.json", "turntable.mp4", "expressions.png"} <= names
+    meta = json.loads((out / "style.json").read_text())
+    assert meta["steps"] == 2 and meta["init"] == "unstylized" and len(meta["image_sha256"]) == 64
+    assert meta["guidance_model"].startswith("texture") and "style_texture_distance" in meta["metrics"]
+    assert main(["apply", str(out), "--net", str(tiny_net_path), "--out", str(tmp_path / "applied"),
+                 "--output.frames", "2", "--output.res", "32", "--output.ssaa", "1"]) == 0
+    assert (tmp_path / "applied" / "turntable.mp4").exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--style.text", "   ", "--style.clip", "CLIP"], "empty"),
+    (["--style.text", "x" * 10_000, "--style.clip", "CLIP"], "limit"),
+    (["--style.image", "MISSING.png", "--style.guidance", "texture"], "MISSING.png"),
+    (["--style.image", "TEXT.png", "--style.guidance", "texture"], "not an image"),
+    (["--style.image", "CORRUPT.png", "--style.guidance", "texture"], "corrupt"),
+    (["--style.image", "PIXEL.png", "--style.guidance", "texture"], "at least"),
+    (["--style.image", "STYLE", "--style.guidance", "texture", "--objective.strength", "1.5"], "strength"),
+    (["--style.image", "STYLE", "--style.guidance", "texture", "--adapt.steps", "0"], "steps"),
+    (["--style.text", "a marble statue", "--style.clip", "/nonexistent/clip"], "download"),
+])
+def test_bad_input_fails_cleanly_and_writes_nothing(tmp_path, tiny_net_path, tiny_clip_path, style_png, capsys,
+                                                    args, message):
+    from PIL import Image
+
+    (tmp_path / "TEXT.png").write_text("hello")
+    good = style_png.read_bytes()
+    (tmp_path / "CORRUPT.png").write_bytes(good[: len(good) // 3])
+    Image.new("RGB", (1, 1)).save(tmp_path / "PIXEL.png")
+    subst = {"CLIP": tiny_clip_path, "STYLE": str(style_png)}
+    args = [subst.get(a, str(tmp_path / a) if a.endswith(".png") and a[:-4].isupper() else a) for a in args]
+    assert _run(tmp_path, tiny_net_path, *args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    out = tmp_path / "out"
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_unwritable_output_dir_is_refused(tmp_path, tiny_net_path, style_png, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")  # a folder cannot be created under a file, even as root
+    code = main(["stylize", "--net", str(tiny_net_path), "--out", str(blocker / "out"), *FAST,
+                 "--style.image", str(style_png), "--style.guidance", "texture"])
+    assert code == 2 and "cannot create output folder" in capsys.readouterr().err
