@@ -16,11 +16,11 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q --no-deps anny==0.6.2
-	$(PIP) install -q -e .
+	$(PIP) install -q --no-warn-conflicts -e .
 	touch $@
 
 $(DEVSTAMP): $(STAMP)
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q --no-warn-conflicts -e ".[dev]"
 	touch $@
 
 venv: $(STAMP)

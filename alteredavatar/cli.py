@@ -169,7 +169,7 @@ class Demo:
 
     out: Path = Path("out/demo")
     clip: str = "openai/clip-vit-base-patch32"
-    steps: int = 40
+    steps: int = 60
 
     def run(self) -> dict:
         from alteredavatar.adapt.demo import demo_job

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alteredavatar.adapt.guide import StyleSpec
 from alteredavatar.adapt.loop import AdaptConfig
+from alteredavatar.adapt.objective import ObjectiveConfig
 from alteredavatar.adapt.run import StylizeJob
 from alteredavatar.errors import AssetMissingError
 from alteredavatar.export.media import to_uint8, write_png
@@ -14,7 +15,8 @@ from alteredavatar.guidance.clip import load_clip
 from alteredavatar.guidance.procedural import procedural_style
 
 DEMO_PROMPT = "a marble statue"
-DEMO_STYLE = ("marble", 0)  # procedural kind and seed of the offline demo's style image
+DEMO_STYLE = ("marble", 0)
+DEMO_STRENGTH = 0.3  # a clearly visible style that keeps the person recognisable  # procedural kind and seed of the offline demo's style image
 
 
 def demo_job(out: Path, clip: str, steps: int) -> tuple[StylizeJob, str]:
@@ -30,4 +32,5 @@ def demo_job(out: Path, clip: str, steps: int) -> tuple[StylizeJob, str]:
     else:
         spec = StyleSpec(text=DEMO_PROMPT, guidance="clip", clip=clip)
         reason = f"CLIP {clip} found: text prompt '{DEMO_PROMPT}'"
-    return StylizeJob(style=spec, out=out, adapt=AdaptConfig(steps=steps)), reason
+    return StylizeJob(style=spec, out=out, adapt=AdaptConfig(steps=steps),
+                      objective=ObjectiveConfig(strength=DEMO_STRENGTH)), reason

@@ -6,10 +6,15 @@
    pixel centre, recomputed from the projected vertices so gradients reach vertex positions.
 3. `interpolate` — differentiable interpolation of any per-vertex attribute.
 
+The renderer works on `Fragments` (a flat list of covered pixels) so the gathers happen once per pass;
+the image-shaped `barycentrics` / `interpolate` wrap the fragment versions.
+
 Pixel (row i, column j) has its centre at screen position (j + 0.5, i + 0.5); row 0 is the top.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 
@@ -38,7 +43,7 @@ def rasterize(screen: torch.Tensor, depth: torch.Tensor, faces: torch.Tensor, he
     """
     out = []
     for b in range(screen.shape[0]):
-        out.append(_rasterize_one(screen[b].double(), depth[b].double(), faces, height, width, near))
+        out.append(_rasterize_one(screen[b].float(), depth[b].float(), faces, height, width, near))
     return torch.stack(out)
 
 
@@ -72,22 +77,73 @@ def _splat(tri, tri_depth, ids, counts, x0, y0, nx, far, width, zbuf):
     """Test every pixel in the triangles' boxes; keep the nearest triangle per pixel in `zbuf`."""
     owner = torch.repeat_interleave(ids, counts)
     local = torch.arange(int(counts.sum())) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
-    px = x0[owner] + local % nx[owner]
-    py = y0[owner] + local // nx[owner]
-    cx, cy = px.double() + 0.5, py.double() + 0.5
-    a, b, c = tri[owner, 0], tri[owner, 1], tri[owner, 2]
-    w0 = _edge(b[:, 0], b[:, 1], c[:, 0], c[:, 1], cx, cy)
-    w1 = _edge(c[:, 0], c[:, 1], a[:, 0], a[:, 1], cx, cy)
-    w2 = _edge(a[:, 0], a[:, 1], b[:, 0], b[:, 1], cx, cy)
-    area = w0 + w1 + w2
-    inside = ((w0 >= 0) & (w1 >= 0) & (w2 >= 0) | (w0 <= 0) & (w1 <= 0) & (w2 <= 0)) & (area.abs() > 1e-12)
-    w0, w1, w2, area = w0[inside], w1[inside], w2[inside], area[inside]
-    owner, pix = owner[inside], (py * width + px)[inside]
-    d = tri_depth[owner]
-    inv_z = (w0 / d[:, 0] + w1 / d[:, 1] + w2 / d[:, 2]) / area  # perspective-correct 1/depth
+    width_of = nx[owner]
+    px = x0[owner] + local % width_of
+    py = y0[owner] + local // width_of
+    cx, cy = px.float() + 0.5, py.float() + 0.5
+    t = tri[owner]  # (Q, 3, 2): one gather, then views
+    ax, ay, bx, by, qx, qy = t[:, 0, 0], t[:, 0, 1], t[:, 1, 0], t[:, 1, 1], t[:, 2, 0], t[:, 2, 1]
+    w = torch.stack([_edge(bx, by, qx, qy, cx, cy), _edge(qx, qy, ax, ay, cx, cy), _edge(ax, ay, bx, by, cx, cy)], 1)
+    area = w.sum(1)
+    inside = (((w >= 0).all(1)) | ((w <= 0).all(1))) & (area.abs() > 1e-12)
+    keep = torch.nonzero(inside).squeeze(1)
+    w, area, owner = w[keep], area[keep], owner[keep]
+    pix = (py * width + px)[keep]
+    inv_z = (w / tri_depth[owner]).sum(1) / area  # perspective-correct 1/depth
     z = (1.0 / inv_z).clamp(0, far)
     key = (z / far * (_DEPTH_LEVELS - 1)).long() * (1 << _TRI_BITS) + owner
     zbuf.scatter_reduce_(0, pix, key, reduce="amin")
+
+
+@dataclass
+class Fragments:
+    """The covered pixels of a rasterized batch, as flat lists (P = number of covered pixels).
+
+    batch, row, col, tri: (P,) int64 indices; shape: (B, H, W) of the image they came from.
+    """
+
+    batch: torch.Tensor
+    row: torch.Tensor
+    col: torch.Tensor
+    tri: torch.Tensor
+    shape: tuple[int, int, int]
+
+    @classmethod
+    def from_tri_id(cls, tri_id: torch.Tensor) -> "Fragments":
+        covered = tri_id >= 0
+        b, r, c = torch.nonzero(covered, as_tuple=True)
+        return cls(b, r, c, tri_id[b, r, c], tuple(tri_id.shape))
+
+    def scatter(self, values: torch.Tensor) -> torch.Tensor:
+        """(P, C) per-fragment values -> (B, H, W, C) image, zero where nothing was drawn."""
+        out = values.new_zeros(*self.shape, values.shape[-1])
+        return out.index_put((self.batch, self.row, self.col), values)
+
+
+def fragment_barycentrics(screen: torch.Tensor, depth: torch.Tensor, faces: torch.Tensor,
+                          frags: Fragments) -> torch.Tensor:
+    """(P, 3) perspective-correct barycentrics at the fragments' pixel centres (differentiable).
+
+    Args:
+        screen: (B, V, 2) pixel coordinates; depth: (B, V) positive view depth; faces: (F, 3).
+    """
+    corners = faces[frags.tri]  # (P, 3)
+    p = screen[frags.batch[:, None], corners]  # (P, 3, 2)
+    d = depth[frags.batch[:, None], corners]  # (P, 3)
+    cx = frags.col.to(screen.dtype) + 0.5
+    cy = frags.row.to(screen.dtype) + 0.5
+    w0 = _edge(p[:, 1, 0], p[:, 1, 1], p[:, 2, 0], p[:, 2, 1], cx, cy)
+    w1 = _edge(p[:, 2, 0], p[:, 2, 1], p[:, 0, 0], p[:, 0, 1], cx, cy)
+    w2 = _edge(p[:, 0, 0], p[:, 0, 1], p[:, 1, 0], p[:, 1, 1], cx, cy)
+    persp = torch.stack([w0, w1, w2], -1) / d  # screen-space weights divided by depth
+    return persp / persp.sum(-1, keepdim=True)
+
+
+def fragment_interpolate(attr: torch.Tensor, faces: torch.Tensor, frags: Fragments, bary: torch.Tensor) -> torch.Tensor:
+    """(P, C) attributes at the fragments; attr (B, V, C) or (V, C) shared; bary (P, 3)."""
+    corners = faces[frags.tri]
+    values = attr[corners] if attr.ndim == 2 else attr[frags.batch[:, None], corners]  # (P, 3, C)
+    return (values * bary.unsqueeze(-1)).sum(1)
 
 
 def barycentrics(screen: torch.Tensor, depth: torch.Tensor, faces: torch.Tensor,
@@ -102,22 +158,8 @@ def barycentrics(screen: torch.Tensor, depth: torch.Tensor, faces: torch.Tensor,
     Returns:
         (B, H, W, 3) weights summing to 1 on covered pixels, 0 elsewhere.
     """
-    bsz, height, width = tri_id.shape
-    covered = tri_id >= 0
-    bidx, row, col = torch.nonzero(covered, as_tuple=True)
-    fidx = tri_id[covered]
-    corners = faces[fidx]  # (P, 3)
-    p = screen[bidx[:, None], corners]  # (P, 3, 2)
-    d = depth[bidx[:, None], corners]  # (P, 3)
-    cx = col.to(screen.dtype) + 0.5
-    cy = row.to(screen.dtype) + 0.5
-    w0 = _edge(p[:, 1, 0], p[:, 1, 1], p[:, 2, 0], p[:, 2, 1], cx, cy)
-    w1 = _edge(p[:, 2, 0], p[:, 2, 1], p[:, 0, 0], p[:, 0, 1], cx, cy)
-    w2 = _edge(p[:, 0, 0], p[:, 0, 1], p[:, 1, 0], p[:, 1, 1], cx, cy)
-    persp = torch.stack([w0, w1, w2], -1) / d  # screen-space weights divided by depth
-    bary = persp / persp.sum(-1, keepdim=True)
-    out = screen.new_zeros(bsz, height, width, 3)
-    return out.index_put((bidx, row, col), bary)
+    frags = Fragments.from_tri_id(tri_id)
+    return frags.scatter(fragment_barycentrics(screen, depth, faces, frags))
 
 
 def interpolate(attr: torch.Tensor, faces: torch.Tensor, tri_id: torch.Tensor,
@@ -132,13 +174,5 @@ def interpolate(attr: torch.Tensor, faces: torch.Tensor, tri_id: torch.Tensor,
     Returns:
         (B, H, W, C), zero on background pixels.
     """
-    bsz, height, width = tri_id.shape
-    if attr.ndim == 2:
-        attr = attr.unsqueeze(0).expand(bsz, -1, -1)
-    covered = tri_id >= 0
-    bidx, row, col = torch.nonzero(covered, as_tuple=True)
-    corners = faces[tri_id[covered]]  # (P, 3)
-    values = attr[bidx[:, None], corners]  # (P, 3, C)
-    mixed = (values * bary[bidx, row, col].unsqueeze(-1)).sum(1)  # (P, C)
-    out = attr.new_zeros(bsz, height, width, attr.shape[-1])
-    return out.index_put((bidx, row, col), mixed)
+    frags = Fragments.from_tri_id(tri_id)
+    return frags.scatter(fragment_interpolate(attr, faces, frags, bary[frags.batch, frags.row, frags.col]))

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from alteredavatar.render.cameras import Cameras
-from alteredavatar.render.rasterize import barycentrics, interpolate, rasterize
+from alteredavatar.render.rasterize import Fragments, fragment_barycentrics, fragment_interpolate, rasterize
 
 
 @dataclass
@@ -68,15 +68,27 @@ def sample_texture(texture: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
     return out.permute(0, 2, 3, 1)
 
 
-def _shade(albedo, normal, mask, cams: Cameras, cfg: RenderConfig):
-    """Lambert + ambient with a light fixed relative to each camera (so every view is lit)."""
+def _shade(albedo, normal, batch, cams: Cameras, cfg: RenderConfig):
+    """Lambert + ambient per fragment, light fixed relative to each camera (so every view is lit).
+
+    albedo, normal: (P, 3); batch: (P,) view index of each fragment.
+    """
     rt = cams.world_to_view()  # (B, 3, 4)
     light_cam = F.normalize(torch.tensor(cfg.light_dir, dtype=normal.dtype, device=normal.device), dim=0)
     light_world = torch.einsum("bij,i->bj", rt[:, :, :3], light_cam)  # rotate camera -> world
-    lam = (normal * light_world[:, None, None, :]).sum(-1, keepdim=True).abs()  # two-sided
-    colour = albedo * (cfg.ambient + cfg.diffuse * lam)
-    bg = torch.tensor(cfg.background, dtype=colour.dtype, device=colour.device)
-    return colour * mask + bg * (1 - mask)
+    lam = (normal * light_world[batch]).sum(-1, keepdim=True).abs()  # two-sided
+    return albedo * (cfg.ambient + cfg.diffuse * lam)
+
+
+def _sample_fragments(texture: torch.Tensor, uv: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+    """Bilinear lookup of (P, 2) UVs in each fragment's own texture (B, C, Ht, Wt) -> (P, C)."""
+    if texture.shape[0] == 1:
+        return sample_texture(texture, uv[None, None])[0, 0]
+    out = uv.new_zeros(uv.shape[0], texture.shape[1])
+    for b in range(texture.shape[0]):
+        sel = torch.nonzero(batch == b).squeeze(1)
+        out = out.index_put((sel,), sample_texture(texture[b : b + 1], uv[sel][None, None])[0, 0])
+    return out
 
 
 def render_mesh(verts: torch.Tensor, faces: torch.Tensor, uvs: torch.Tensor, texture: torch.Tensor,
@@ -100,16 +112,20 @@ def render_mesh(verts: torch.Tensor, faces: torch.Tensor, uvs: torch.Tensor, tex
     if verts.is_cuda and _nvdiffrast() is not None:
         from alteredavatar.render.nvdiff import rasterize_cuda
 
-        tri_id, bary = rasterize_cuda(screen, depth, faces, size, size)
+        tri_id, bary_img = rasterize_cuda(screen, depth, faces, size, size)
+        frags = Fragments.from_tri_id(tri_id)
+        bary = bary_img[frags.batch, frags.row, frags.col]
     else:
         tri_id = rasterize(screen.detach(), depth.detach(), faces, size, size)
-        bary = barycentrics(screen, depth, faces, tri_id)
-    mask = (tri_id >= 0).unsqueeze(-1).to(verts.dtype)
-    uv = interpolate(uvs, faces, tri_id, bary)
-    normal = F.normalize(interpolate(vertex_normals(verts, faces, weld), faces, tri_id, bary), dim=-1, eps=1e-12)
-    tex = texture.expand(verts.shape[0], -1, -1, -1) if texture.shape[0] == 1 else texture
-    albedo = sample_texture(tex, uv)
-    image = _shade(albedo, normal, mask, cams, cfg).permute(0, 3, 1, 2)
+        frags = Fragments.from_tri_id(tri_id)
+        bary = fragment_barycentrics(screen, depth, faces, frags)
+    normals = vertex_normals(verts, faces, weld)  # (B, V, 3)
+    uv = fragment_interpolate(uvs, faces, frags, bary)
+    normal = F.normalize(fragment_interpolate(normals, faces, frags, bary), dim=-1, eps=1e-12)
+    colour = _shade(_sample_fragments(texture, uv, frags.batch), normal, frags.batch, cams, cfg)
+    mask = frags.scatter(torch.ones_like(colour[:, :1]))
+    bg = torch.tensor(cfg.background, dtype=colour.dtype, device=colour.device)
+    image = (frags.scatter(colour) + bg * (1 - mask)).permute(0, 3, 1, 2)
     mask = mask.permute(0, 3, 1, 2)
     if cfg.ssaa > 1:
         image = F.avg_pool2d(image, cfg.ssaa)
