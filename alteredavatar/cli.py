@@ -160,6 +160,37 @@ class Mix:
 
 
 @dataclass
+class MetaTrain:
+    """Meta-learn a fast-adapting initialization of the style parameters (Reptile / FOMAML / Meta-SGD).
+
+    Runs on N processes with `torchrun --nproc-per-node N -m alteredavatar.cli meta-train CONFIG`
+    (see docs/distributed.md). Checkpoints every few outer steps; `--resume` continues bit-identically.
+    """
+
+    config: tyro.conf.Positional[Path]
+    """Run config YAML (algorithm, training, tasks, style bank); see configs/meta_texture.yaml."""
+    out: Path = Path("runs/meta")
+    resume: bool = False
+    """Continue from the checkpoint in --out."""
+    net: Path | None = None
+    install: bool = False
+    """Also copy the result to the package as the default initialization `stylize` picks up."""
+
+    def run(self) -> dict:
+        from alteredavatar.meta.run import meta_train
+
+        cmd = f"alteredavatar meta-train {self.config} --out {self.out}" + (f" --net {self.net}" if self.net else "")
+        summary = meta_train(self.config, self.out, self.resume, self.net, command=cmd)
+        if "init" in summary:
+            console.print(f"initialization written to {summary['init']}")
+            if self.install:
+                from alteredavatar.meta.install import install_init
+
+                console.print(f"installed as {install_init(self.out)}")
+        return summary
+
+
+@dataclass
 class Demo:
     """The main job on the built-in avatar (what `make demo` runs): stylize it and render the result.
 
@@ -184,6 +215,7 @@ COMMANDS = {
     "apply": Apply,
     "mix": Mix,
     "render": Render,
+    "meta-train": MetaTrain,
     "fit-avatar": FitAvatar,
     "demo": Demo,
 }

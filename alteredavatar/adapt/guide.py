@@ -44,11 +44,15 @@ class StyleSpec:
 class StyleGuide:
     """Callable style loss over renders; also the identity term's CLIP part when CLIP is on."""
 
-    def __init__(self, spec: StyleSpec, obj: ObjectiveConfig, device: torch.device = torch.device("cpu")):
+    def __init__(self, spec: StyleSpec, obj: ObjectiveConfig, device: torch.device = torch.device("cpu"),
+                 image: torch.Tensor | None = None):
+        """`image` (3, H, W) overrides `spec.image` (used for generated styles that have no file)."""
         self.spec, self.obj = spec, obj
         text = validate_prompt(spec.text) if spec.text is not None else None
-        image = load_style_image(spec.image).to(device) if spec.image is not None else None
-        self.image_sha256 = image_sha256(spec.image) if spec.image is not None else None
+        self.image_sha256 = image_sha256(spec.image) if spec.image is not None and image is None else None
+        if image is None and spec.image is not None:
+            image = load_style_image(spec.image)
+        image = image.to(device) if image is not None else None
         self.style_image = image
         self.clip = None
         if spec.guidance == "texture":

@@ -56,10 +56,12 @@ class AdaptResult:
 class Stylizer:
     """Holds one stylization problem (avatar, guide, configs) and runs steps on the style parameters."""
 
-    def __init__(self, avatar: AnimatableAvatar, guide: StyleGuide, cfg: AdaptConfig, obj: ObjectiveConfig):
+    def __init__(self, avatar: AnimatableAvatar, guide: StyleGuide, cfg: AdaptConfig, obj: ObjectiveConfig,
+                 source: AnimatableAvatar | None = None):
+        """`source` renders the unstylized reference; by default a frozen copy of `avatar` as it is now."""
         cfg.check()
         self.avatar, self.guide, self.cfg, self.obj = avatar, guide, cfg, obj
-        self.source = AnimatableAvatar(avatar.mesh, copy.deepcopy(avatar.net))  # unstylized reference
+        self.source = source or AnimatableAvatar(avatar.mesh, copy.deepcopy(avatar.net))
         self.source.requires_grad_(False)
         avatar.net.requires_grad_(False)
         self.params = avatar.net.style_parameters()

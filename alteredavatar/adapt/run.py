@@ -111,7 +111,7 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
     init, init_label = choose_init(job, net_path)
     if init is not None:
         apply_style(avatar.net, init)
-    result: AdaptResult = Stylizer(avatar, guide, job.adapt, job.objective).run(progress)
+    result: AdaptResult = Stylizer(avatar, guide, job.adapt, job.objective, source=source).run(progress)
     avatar.requires_grad_(False)
     metrics = stylization_metrics(avatar, source, guide.style_image, guide.clip, job.style.text)
     metrics["history"] = result.history

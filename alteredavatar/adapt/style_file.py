@@ -15,20 +15,19 @@ from alteredavatar.avatar.network import AvatarNet
 from alteredavatar.errors import AlteredAvatarError, ConfigError
 from alteredavatar.io import load_safetensors, save_safetensors_atomic, write_json_atomic
 
-STYLE_TENSORS = "style.safetensors"
-STYLE_META = "style.json"
 
 
-def style_paths(path: str | Path) -> tuple[Path, Path]:
-    """Accept a style folder or its .safetensors/.json file; return both file paths."""
+def style_paths(path: str | Path, stem: str = "style") -> tuple[Path, Path]:
+    """Accept a style folder (holding `<stem>.safetensors`) or the .safetensors/.json file itself."""
     path = Path(path)
-    folder = path if path.is_dir() or path.suffix == "" else path.parent
-    return folder / STYLE_TENSORS, folder / STYLE_META
+    if path.suffix in (".safetensors", ".json"):
+        return path.with_suffix(".safetensors"), path.with_suffix(".json")
+    return path / f"{stem}.safetensors", path / f"{stem}.json"
 
 
-def save_style(folder: str | Path, state: dict[str, torch.Tensor], meta: dict) -> None:
+def save_style(folder: str | Path, state: dict[str, torch.Tensor], meta: dict, stem: str = "style") -> None:
     """Write the style tensors and metadata atomically (tensors first, JSON last = complete)."""
-    tensors, sidecar = style_paths(folder)
+    tensors, sidecar = style_paths(folder, stem)
     save_safetensors_atomic(state, tensors, {"format": "alteredavatar-style", "version": "1"})
     write_json_atomic(meta, sidecar)
 

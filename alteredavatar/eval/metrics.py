@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from alteredavatar.adapt.objective import foreground_crops, lowpass_distance
-from alteredavatar.avatar.expressions import presets
+from alteredavatar.avatar.expressions import PRESET_NAMES, presets
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.eval.face_id import face_distance
 from alteredavatar.guidance.texture import TextureConfig, TextureGuidance
@@ -31,14 +31,15 @@ class EvalConfig:
     """Fixed views and expressions the metrics are computed on."""
 
     yaws: tuple[float, ...] = (-45.0, -20.0, 0.0, 20.0, 45.0)
+    expressions: tuple[str, ...] = PRESET_NAMES
     res: int = 160
     texture_seed: int = EVAL_TEXTURE_SEED
 
 
 @torch.no_grad()
 def eval_renders(avatar: AnimatableAvatar, cfg: EvalConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """(V*E, 3, H, W) images and masks: every eval view x every named expression."""
-    expr = presets()
+    """(V*E, 3, H, W) images and masks: every eval view x every eval expression."""
+    expr = presets(cfg.expressions)
     n_e = len(expr)
     yaws = torch.tensor(cfg.yaws).repeat_interleave(n_e)
     out = render_avatar(avatar, expr.repeat(len(cfg.yaws), 1), front_views(tuple(yaws.tolist())), RenderConfig(res=cfg.res))
@@ -59,7 +60,7 @@ def stylization_metrics(styled: AnimatableAvatar, source: AnimatableAvatar, styl
     """All metrics for one stylized avatar against its unstylized source."""
     img, mask = eval_renders(styled, cfg)
     src, src_mask = eval_renders(source, cfg)
-    n_views, n_e = len(cfg.yaws), len(presets())
+    n_views, n_e = len(cfg.yaws), len(cfg.expressions)
     front = [i for i in range(len(img)) if cfg.yaws[i // n_e] == 0.0]
     out: dict = {"views_deg": list(cfg.yaws), "expressions": n_e}
     lp = lowpass_distance(img[front], src[front])

@@ -375,4 +375,5 @@ def make_config(name: str, cfg: Any = None) -> Any:
 def make_algorithm(name: str, params: Iterable[nn.Parameter], cfg: Any = None,
                    reduce_fn: ReduceFn | None = None) -> MetaAlgorithm:
     """Build "reptile" | "fomaml" | "metasgd" over ``params`` (cfg: None, its config, or a dict of fields)."""
-    return ALGORITHMS[name](params, make_config(name, cfg), reduce_fn)
+    cfg = make_config(name, cfg)
+    return ALGORITHMS[name](params, cfg, reduce_fn)

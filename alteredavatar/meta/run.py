@@ -1,0 +1,128 @@
+"""`meta-train CONFIG`: a YAML run config -> a meta-learned initialization of the style parameters.
+
+Config (all keys optional except `styles.train`; see configs/meta_texture.yaml):
+
+    algorithm: reptile            # reptile | fomaml | metasgd
+    reptile: {inner_steps: 5, inner_lr: 0.02, outer_lr: 1.0, outer_lr_final: 0.1}
+    train: {outer_steps: 150, tasks_per_step: 2, checkpoint_every: 10, eval_every: 25, seed: 0}
+    tasks: {guidance: texture, identities: [ada, bo, chen, dev, eli], batch: 2, res: 96, strength: 0.5}
+    eval: {styles: 4, steps: 5}
+    styles: {train: {...}, held_out: {...}}   # see meta/bank.py
+
+Writes `<out>/ckpt.*` (resumable) and `<out>/init.safetensors` + `init.json` (a style file: the
+initialization, the command and config that made it, and the avatar network's hash).
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+import yaml
+
+from alteredavatar.adapt.loop import AdaptConfig
+from alteredavatar.adapt.objective import ObjectiveConfig
+from alteredavatar.adapt.run import file_sha256
+from alteredavatar.adapt.style_file import save_style
+from alteredavatar.avatar.pretrained import PRETRAINED_NET, load_avatar_net
+from alteredavatar.errors import ConfigError
+from alteredavatar.meta import distributed
+from alteredavatar.meta.algorithms import FOMAMLConfig, MetaSGDConfig, ReptileConfig, make_algorithm
+from alteredavatar.meta.avatar_tasks import AvatarTaskFamily, TaskFamilyConfig, style_score
+from alteredavatar.meta.bank import StyleBank
+from alteredavatar.meta.trainer import MetaTrainer, TrainConfig
+
+ALGO_CONFIGS = {"reptile": ReptileConfig, "fomaml": FOMAMLConfig, "metasgd": MetaSGDConfig}
+EVAL_SEED = 4321  # the held-out evaluator's texture seed (training uses 0)
+
+
+def load_run_config(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        cfg = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read meta-train config {path}: {exc}") from None
+    if "styles" not in cfg:
+        raise ConfigError(f"{path}: no `styles:` section (the style bank)")
+    return cfg
+
+
+def build_algorithm(cfg: dict, params, total_steps: int):
+    name = cfg.get("algorithm", "reptile")
+    if name not in ALGO_CONFIGS:
+        raise ConfigError(f"unknown algorithm {name!r}; use one of {', '.join(ALGO_CONFIGS)}")
+    opts = dict(cfg.get(name, {}))
+    if name == "reptile":
+        opts.setdefault("total_steps", total_steps)
+    try:
+        algo_cfg = ALGO_CONFIGS[name](**opts)
+    except TypeError as exc:
+        raise ConfigError(f"bad `{name}` options: {exc}") from None
+    return make_algorithm(name, params, algo_cfg)
+
+
+def task_family_config(cfg: dict) -> TaskFamilyConfig:
+    t = cfg.get("tasks", {})
+    fam = TaskFamilyConfig(
+        guidance=t.get("guidance", "texture"),
+        adapt=AdaptConfig(batch=t.get("batch", 2), res=t.get("res", 96)),
+        objective=ObjectiveConfig(strength=t.get("strength", 0.5)),
+    )
+    if "identities" in t:
+        fam.identities = tuple(t["identities"])
+    if "clip" in t:
+        fam.clip = t["clip"]
+    return fam
+
+
+def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_path: Path | None = None,
+               progress: bool = True, stop_after: int | None = None, command: str = "") -> dict:
+    """Run meta-training; returns a summary (and writes the initialization on rank 0)."""
+    cfg = load_run_config(config_path)
+    bank = StyleBank.from_dict(cfg["styles"], Path(config_path).parent)
+    train = cfg.get("train", {})
+    net_path = net_path or PRETRAINED_NET
+    net = load_avatar_net(net_path)
+    family = AvatarTaskFamily(net, task_family_config(cfg))
+    tcfg = TrainConfig(outer_steps=train.get("outer_steps", 150), checkpoint_every=train.get("checkpoint_every", 10),
+                       eval_every=train.get("eval_every", 25), seed=train.get("seed", 0), out_dir=str(out))
+    algo = build_algorithm(cfg, net.style_parameters(), tcfg.outer_steps)
+    sampler = family.sampler(bank.train, train.get("tasks_per_step", 2), tcfg.seed)
+    trainer = MetaTrainer(algo, sampler, tcfg, eval_fn=held_out_eval(family, algo, bank, cfg.get("eval", {})))
+    result = trainer.run(resume=resume, progress=progress, stop_after=stop_after)
+    summary = {"steps": result.step, "stopped_early": result.stopped_early, "history": result.history}
+    if distributed.is_main() and not result.stopped_early:
+        meta = {
+            "kind": "meta-init", "algorithm": algo.name, "guidance": family.cfg.guidance,
+            "command": command or f"alteredavatar meta-train {shlex.quote(str(config_path))} --out {shlex.quote(str(out))}",
+            "config": cfg, "avatar_net": str(net_path), "avatar_net_sha256": file_sha256(net_path),
+            "tasks": asdict(family.cfg), "eval_history": result.history,
+        }
+        save_style(out, net.style_state(), meta, stem="init")
+        summary["init"] = str(out / "init.safetensors")
+    return summary
+
+
+def held_out_eval(family: AvatarTaskFamily, algo, bank: StyleBank, opts: dict):
+    """eval_fn: adapt a few steps on held-out styles from the current init; report the other-seed metric."""
+    entries = bank.held_out[: opts.get("styles", 4)]
+    steps = opts.get("steps", 5)
+    if not entries:
+        return None
+
+    def evaluate() -> dict:
+        scores = []
+        identity = family.cfg.identities[0]
+        for i, entry in enumerate(entries):
+            start = [p.detach().clone() for p in algo.params]
+            algo.adapt(family.task(entry, identity), steps, torch.Generator().manual_seed(i))
+            scores.append(style_score(family.avatars(identity)[0], entry.image(), EVAL_SEED))
+            with torch.no_grad():
+                for p, v in zip(algo.params, start):
+                    p.copy_(v)
+        return {f"held_out_style_after_{steps}_steps": sum(scores) / len(scores)}
+
+    return evaluate
+

@@ -1,0 +1,179 @@
+"""Meta-learning benchmark: how fast do unseen styles (and an unseen identity) adapt from each init?
+
+For every held-out style of the bank (never seen in meta-training) and each initialization —
+(b) the unstylized parameters (plain optimisation, what every peer does), (a) the Reptile init, and
+(c) FOMAML / Meta-SGD inits when their runs exist — run the product's own stylization loop
+(`Stylizer`, test-time settings) and record, at fixed steps, the style metric (texture distance from an
+evaluator whose random filters use a seed training never used) and the identity metric (low-pass
+distance to the unstylized avatar). Then: steps and seconds (a) needs to reach the style score that (b)
+reaches after 100 steps, and their ratio (target >= 10x fewer steps). Repeated for the held-out identity.
+
+Writes bench/results/meta.{json,md,png}.  Run: `python bench/meta.py --reptile runs/meta_texture ...`
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from alteredavatar.adapt.guide import StyleGuide, StyleSpec
+from alteredavatar.adapt.loop import AdaptConfig, Stylizer
+from alteredavatar.adapt.objective import ObjectiveConfig
+from alteredavatar.adapt.style_file import apply_style, load_style
+from alteredavatar.avatar.identities import HELD_OUT
+from alteredavatar.avatar.model import AnimatableAvatar
+from alteredavatar.avatar.pretrained import load_avatar, load_avatar_net
+from alteredavatar.meta.avatar_tasks import identity_score, style_score
+from alteredavatar.meta.bank import StyleBank
+from alteredavatar.meta.run import load_run_config
+
+RESULTS = Path(__file__).resolve().parent / "results"
+EVAL_SEED = 1234  # texture evaluator seed; training uses 0, meta-train's own eval 4321
+CHECKPOINTS = (0, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 75, 100)
+
+
+def curve(init: dict | None, identity: str, entry, steps: int, seed: int) -> dict:
+    """Adapt one style from `init` with the product loop; metrics at CHECKPOINTS (<= steps)."""
+    avatar = load_avatar(f"builtin:{identity}", load_avatar_net())
+    source = AnimatableAvatar(avatar.mesh, load_avatar_net()).requires_grad_(False)
+    if init is not None:
+        apply_style(avatar.net, init)
+    obj = ObjectiveConfig()
+    guide = StyleGuide(StyleSpec(guidance="texture"), obj, image=entry.image())
+    stylizer = Stylizer(avatar, guide, AdaptConfig(steps=1, seed=seed), obj, source=source)
+    opt = torch.optim.Adam(stylizer.params, lr=stylizer.cfg.lr)
+    style_img = entry.image()
+    points, elapsed = [], 0.0
+    for step in range(steps + 1):
+        if step in CHECKPOINTS:
+            points.append({"step": step, "seconds": round(elapsed, 3),
+                           "style": style_score(avatar, style_img, EVAL_SEED),
+                           "identity": identity_score(avatar, source)})
+        if step == steps:
+            break
+        t = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss, _ = stylizer.loss(stylizer.gen)
+        loss.backward()
+        opt.step()
+        elapsed += time.perf_counter() - t
+    return {"style": entry.name, "identity": identity, "points": points}
+
+
+def steps_to_reach(points: list[dict], target: float) -> tuple[int | None, float | None]:
+    for p in points:
+        if p["style"] <= target:
+            return p["step"], p["seconds"]
+    return None, None
+
+
+def summarize(runs: dict[str, list[dict]], baseline_steps: int) -> dict:
+    """Per init: median steps/seconds to reach the baseline's score at `baseline_steps`, and the ratio."""
+    base = {r["style"]: r for r in runs["unstylized"]}
+    out = {}
+    for name, rs in runs.items():
+        rows = []
+        for r in rs:
+            b = base[r["style"]]
+            b_end = next(p for p in b["points"] if p["step"] == baseline_steps)
+            step, sec = steps_to_reach(r["points"], b_end["style"])
+            rows.append({"style": r["style"], "target": b_end["style"], "steps": step, "seconds": sec,
+                         "baseline_seconds": b_end["seconds"],
+                         "style_at_5": next(p["style"] for p in r["points"] if p["step"] == 5),
+                         "identity_at_10": next((p["identity"] for p in r["points"] if p["step"] == 10), None)})
+        reached = [x["steps"] for x in rows if x["steps"] is not None]
+        med = statistics.median(reached) if len(reached) == len(rows) else None
+        secs = [x["seconds"] for x in rows if x["seconds"] is not None]
+        out[name] = {
+            "per_style": rows,
+            "reached": f"{len(reached)}/{len(rows)}",
+            "median_steps": med,
+            "step_ratio": (baseline_steps / med) if med else None,
+            "median_seconds": statistics.median(secs) if len(secs) == len(rows) else None,
+            "median_style_at_5": statistics.median(x["style_at_5"] for x in rows),
+        }
+        if out[name]["median_seconds"]:
+            out[name]["seconds_ratio"] = statistics.median(x["baseline_seconds"] for x in rows) / max(out[name]["median_seconds"], 1e-9)
+    return out
+
+
+def plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name, rs in runs.items():
+        steps = [p["step"] for p in rs[0]["points"]]
+        for ax, key in zip(axes, ("style", "identity")):
+            mean = [statistics.mean(r["points"][i][key] for r in rs) for i in range(len(steps))]
+            ax.plot(steps, mean, marker="o", ms=3, label=name)
+    axes[0].set(title=f"{title}: style distance (other-seed evaluator)", xlabel="adaptation steps", ylabel="lower = more stylized")
+    axes[1].set(title="identity: low-pass distance to original", xlabel="adaptation steps", ylabel="lower = more recognisable")
+    for ax in axes:
+        ax.set_xscale("symlog", linthresh=5)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="configs/meta_texture.yaml")
+    ap.add_argument("--reptile", type=Path, required=True, help="meta-train run folder (init.safetensors)")
+    ap.add_argument("--fomaml", type=Path)
+    ap.add_argument("--metasgd", type=Path)
+    ap.add_argument("--baseline-steps", type=int, default=100)
+    ap.add_argument("--meta-steps", type=int, default=30)
+    ap.add_argument("--styles", type=int, default=8)
+    ap.add_argument("--identity-styles", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    bank = StyleBank.from_dict(load_run_config(args.config)["styles"], Path(args.config).parent)
+    held = bank.held_out[: args.styles]
+    inits = {"unstylized": None}
+    for name in ("reptile", "fomaml", "metasgd"):
+        run = getattr(args, name)
+        if run is not None and (run / "init.safetensors").exists():
+            inits[name] = load_style(run / "init.safetensors")[0]
+    report = {"held_out_styles": [e.name for e in held], "evaluator": f"texture-sw(seed={EVAL_SEED})",
+              "baseline_steps": args.baseline_steps, "meta_steps": args.meta_steps, "threads": args.threads}
+    for label, identity, entries, names in (
+        ("held-out styles (identity ada)", "ada", held, list(inits)),
+        (f"held-out identity {HELD_OUT}", HELD_OUT, held[: args.identity_styles], ["unstylized", "reptile"]),
+    ):
+        runs = {}
+        for name in names:
+            steps = args.baseline_steps if name == "unstylized" else args.meta_steps
+            runs[name] = [curve(inits[name], identity, e, steps, seed=i) for i, e in enumerate(entries)]
+            print(f"{label}: {name} done", flush=True)
+        key = "styles" if identity == "ada" else "identity"
+        report[key] = {"label": label, "curves": runs, "summary": summarize(runs, args.baseline_steps)}
+        plot(runs, RESULTS / f"meta_{key}.png", label)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "meta.json").write_text(json.dumps(report, indent=1) + "\n")
+    lines = [f"Meta-learning benchmark: {len(held)} held-out styles, evaluator {report['evaluator']}, "
+             f"baseline = unstylized init after {args.baseline_steps} steps.", ""]
+    for key in ("styles", "identity"):
+        lines += [f"**{report[key]['label']}**", "",
+                  "| init | reached baseline@100 | median steps | step ratio | median seconds | seconds ratio | median style @5 steps |",
+                  "|---|---|---|---|---|---|---|"]
+        for name, s in report[key]["summary"].items():
+            fmt = lambda v, f="{:.1f}": "-" if v is None else f.format(v)  # noqa: E731
+            lines.append(f"| {name} | {s['reached']} | {fmt(s['median_steps'], '{}')} | {fmt(s['step_ratio'])}x | "
+                         f"{fmt(s['median_seconds'])} | {fmt(s.get('seconds_ratio'))}x | {s['median_style_at_5']:.4f} |")
+        lines.append("")
+    (RESULTS / "meta.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
