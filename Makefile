@@ -36,7 +36,9 @@ pretrained: $(STAMP)
 	$(VENV)/bin/alteredavatar fit-avatar
 
 bench: $(STAMP)
+	$(PIP) install -q --no-warn-conflicts -e ".[bench]"
 	$(PY) bench/render.py
+	$(PY) bench/meta.py --reptile runs/meta_texture --fomaml runs/meta_fomaml --metasgd runs/meta_metasgd
 
 clean:
 	rm -rf $(VENV) out .cache

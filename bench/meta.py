@@ -26,8 +26,7 @@ from alteredavatar.adapt.loop import AdaptConfig, Stylizer
 from alteredavatar.adapt.objective import ObjectiveConfig
 from alteredavatar.adapt.style_file import apply_style, load_style
 from alteredavatar.avatar.identities import HELD_OUT
-from alteredavatar.avatar.model import AnimatableAvatar
-from alteredavatar.avatar.pretrained import load_avatar, load_avatar_net
+from alteredavatar.avatar.pretrained import load_avatar_with_reference
 from alteredavatar.meta.avatar_tasks import identity_score, style_score
 from alteredavatar.meta.bank import StyleBank
 from alteredavatar.meta.run import load_run_config
@@ -39,8 +38,7 @@ CHECKPOINTS = (0, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 75, 100)
 
 def curve(init: dict | None, identity: str, entry, steps: int, seed: int) -> dict:
     """Adapt one style from `init` with the product loop; metrics at CHECKPOINTS (<= steps)."""
-    avatar = load_avatar(f"builtin:{identity}", load_avatar_net())
-    source = AnimatableAvatar(avatar.mesh, load_avatar_net()).requires_grad_(False)
+    avatar, source = load_avatar_with_reference(f"builtin:{identity}")
     if init is not None:
         apply_style(avatar.net, init)
     obj = ObjectiveConfig()

@@ -20,7 +20,7 @@ from alteredavatar.adapt.objective import ObjectiveConfig
 from alteredavatar.adapt.style_file import apply_style, load_style, save_style
 from alteredavatar.avatar.expressions import PRESET_NAMES
 from alteredavatar.avatar.model import AnimatableAvatar
-from alteredavatar.avatar.pretrained import ASSETS, PRETRAINED_NET, load_avatar, load_avatar_net
+from alteredavatar.avatar.pretrained import ASSETS, PRETRAINED_NET, load_avatar_with_reference
 from alteredavatar.errors import ConfigError
 from alteredavatar.eval.metrics import stylization_metrics
 from alteredavatar.export.media import grid, to_uint8, write_mp4, write_png
@@ -106,8 +106,7 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
     job.adapt.check()
     guide = StyleGuide(job.style, job.objective)  # validates prompt / image / CLIP before any work
     net_path = job.net or PRETRAINED_NET
-    avatar = load_avatar(job.avatar, load_avatar_net(net_path))
-    source = AnimatableAvatar(avatar.mesh, load_avatar_net(net_path)).requires_grad_(False)
+    avatar, source = load_avatar_with_reference(job.avatar, net_path)
     init, init_label = choose_init(job, net_path)
     if init is not None:
         apply_style(avatar.net, init)
@@ -135,7 +134,6 @@ def apply_saved_style(style: str | Path, avatar_spec: str, out: Path, cfg: Outpu
     state, _ = load_style(style)
     check_output_dir(out)
     net_path = net_path or PRETRAINED_NET
-    avatar = load_avatar(avatar_spec, load_avatar_net(net_path))
-    source = AnimatableAvatar(avatar.mesh, load_avatar_net(net_path)).requires_grad_(False)
+    avatar, source = load_avatar_with_reference(avatar_spec, net_path)
     apply_style(avatar.net, state)
     return render_outputs(avatar, source, out, cfg)

@@ -67,3 +67,11 @@ def load_avatar(spec: str = DEFAULT_AVATAR, net: AvatarNet | None = None) -> Ani
     avatar = AnimatableAvatar(load_mesh(spec), net or load_avatar_net())
     avatar.requires_grad_(False)
     return avatar
+
+
+def load_avatar_with_reference(spec: str = DEFAULT_AVATAR, net_path: str | Path | None = None
+                               ) -> tuple[AnimatableAvatar, AnimatableAvatar]:
+    """(avatar to stylize, frozen unstylized reference) on two copies of the same network and mesh."""
+    avatar = load_avatar(spec, load_avatar_net(net_path))
+    reference = AnimatableAvatar(avatar.mesh, load_avatar_net(net_path)).requires_grad_(False)
+    return avatar, reference

@@ -27,6 +27,10 @@ def _models():
             dlib.face_recognition_model_v1(str(root / "dlib_face_recognition_resnet_model_v1.dat")))
 
 
+def face_model_available() -> bool:
+    return _models() is not None
+
+
 def _embed(image: torch.Tensor, models) -> np.ndarray | None:
     detector, predictor, encoder = models
     arr = (image.clamp(0, 1).permute(1, 2, 0).numpy() * 255).astype(np.uint8)

@@ -17,13 +17,14 @@ import torch.nn.functional as F
 from alteredavatar.adapt.objective import foreground_crops, lowpass_distance
 from alteredavatar.avatar.expressions import PRESET_NAMES, presets
 from alteredavatar.avatar.model import AnimatableAvatar
-from alteredavatar.eval.face_id import face_distance
+from alteredavatar.eval.face_id import face_distance, face_model_available
 from alteredavatar.guidance.texture import TextureConfig, TextureGuidance
 from alteredavatar.render.avatar import render_avatar
 from alteredavatar.render.cameras import front_views
 from alteredavatar.render.renderer import RenderConfig
 
 EVAL_TEXTURE_SEED = 1234  # differs from every training seed we use
+FACE_RES = 256  # dlib's HOG detector wants faces of ~80 px or more
 
 
 @dataclass
@@ -47,6 +48,14 @@ def eval_renders(avatar: AnimatableAvatar, cfg: EvalConfig) -> tuple[torch.Tenso
 
 
 @torch.no_grad()
+def _face_renders(source: AnimatableAvatar, styled: AnimatableAvatar, res: int = FACE_RES) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frontal neutral renders at a size dlib's face detector handles, (3, res, res) each."""
+    cams, expr = front_views((0.0,)), torch.zeros(1, 52)
+    return (render_avatar(source, expr, cams, RenderConfig(res=res)).image[0],
+            render_avatar(styled, expr, cams, RenderConfig(res=res)).image[0])
+
+
+@torch.no_grad()
 def texture_metric(images: torch.Tensor, masks: torch.Tensor, style_image: torch.Tensor, seed: int) -> torch.Tensor:
     """(N,) texture-statistics distance of the head's central crop to the style image (lower = closer)."""
     evaluator = TextureGuidance(style_image, TextureConfig(seed=seed))
@@ -65,7 +74,7 @@ def stylization_metrics(styled: AnimatableAvatar, source: AnimatableAvatar, styl
     out: dict = {"views_deg": list(cfg.yaws), "expressions": n_e}
     lp = lowpass_distance(img[front], src[front])
     out["identity_lowpass_mse"] = {"value": float(lp.mean()), "model": "antialiased 1/8 downsample"}
-    fd = face_distance(src[front[0]], img[front[0]])
+    fd = face_distance(*_face_renders(source, styled)) if face_model_available() else None
     if fd is not None:
         out["identity_face_distance"] = fd
     if style_image is not None:
