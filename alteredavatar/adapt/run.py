@@ -24,6 +24,7 @@ from alteredavatar.avatar.pretrained import ASSETS, PRETRAINED_NET, load_avatar_
 from alteredavatar.errors import ConfigError
 from alteredavatar.eval.metrics import stylization_metrics
 from alteredavatar.export.media import grid, to_uint8, write_mp4, write_png
+from alteredavatar.guidance.clip import load_clip
 from alteredavatar.io import write_json_atomic
 from alteredavatar.render.renderer import RenderConfig
 from alteredavatar.render.sequences import render_expression_grid, render_turntable
@@ -52,6 +53,8 @@ class StylizeJob:
     net: Path | None = None
     init: str = "auto"
     """`auto` (meta-learned init when one exists for this network + guidance), `unstylized`, or a style folder."""
+    eval_clip: str | None = None
+    """A second CLIP (hub id or folder) for the metrics, so they are not judged by the training model."""
 
 
 def file_sha256(path: Path) -> str:
@@ -105,6 +108,7 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
     check_output_dir(job.out)
     job.adapt.check()
     guide = StyleGuide(job.style, job.objective)  # validates prompt / image / CLIP before any work
+    judge = load_clip(job.eval_clip) if job.eval_clip else guide.clip
     net_path = job.net or PRETRAINED_NET
     avatar, source = load_avatar_with_reference(job.avatar, net_path)
     init, init_label = choose_init(job, net_path)
@@ -112,7 +116,8 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
         apply_style(avatar.net, init)
     result: AdaptResult = Stylizer(avatar, guide, job.adapt, job.objective, source=source).run(progress)
     avatar.requires_grad_(False)
-    metrics = stylization_metrics(avatar, source, guide.style_image, guide.clip, job.style.text)
+    metrics = stylization_metrics(avatar, source, guide.style_image, judge, job.style.text,
+                                  same_clip_as_training=judge is not None and judge is guide.clip)
     metrics["history"] = result.history
     meta = {
         **guide.describe(), "strength": job.objective.strength, "steps": len(result.history),

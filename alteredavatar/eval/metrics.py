@@ -65,7 +65,7 @@ def texture_metric(images: torch.Tensor, masks: torch.Tensor, style_image: torch
 @torch.no_grad()
 def stylization_metrics(styled: AnimatableAvatar, source: AnimatableAvatar, style_image: torch.Tensor | None,
                         clip=None, text: str | None = None, source_text: str = "a 3D render of a head",
-                        cfg: EvalConfig = EvalConfig()) -> dict:
+                        cfg: EvalConfig = EvalConfig(), same_clip_as_training: bool = True) -> dict:
     """All metrics for one stylized avatar against its unstylized source."""
     img, mask = eval_renders(styled, cfg)
     src, src_mask = eval_renders(source, cfg)
@@ -86,7 +86,8 @@ def stylization_metrics(styled: AnimatableAvatar, source: AnimatableAvatar, styl
     if clip is not None:
         e = clip.encode_images(img)
         e_src = clip.encode_images(src)
-        label = f"{clip.model_id} (same CLIP as training; no second CLIP available)"
+        label = clip.model_id + (" (same CLIP as training; pass --eval-clip for an independent judge)"
+                                 if same_clip_as_training else " (independent of training)")
         if text is not None:
             t, t0 = clip.encode_text([text, source_text])
             sim = e @ t

@@ -70,3 +70,14 @@ def test_unwritable_output_dir_is_refused(tmp_path, tiny_net_path, style_png, ca
     code = main(["stylize", "--net", str(tiny_net_path), "--out", str(blocker / "out"), *FAST,
                  "--style.image", str(style_png), "--style.guidance", "texture"])
     assert code == 2 and "cannot create output folder" in capsys.readouterr().err
+
+
+def test_text_stylize_with_clip_and_an_independent_judge(tmp_path, tiny_net_path, tiny_clip_path):
+    from alteredavatar.guidance.tiny_clip import make_tiny_clip
+
+    judge = make_tiny_clip(tmp_path / "judge", seed=1, image_size=32, patch_size=8)
+    assert _run(tmp_path, tiny_net_path, "--style.text", "a marble statue", "--style.clip", tiny_clip_path,
+                "--eval-clip", judge) == 0
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert "independent" in metrics["clip_text_similarity"]["model"]
+    assert {"clip_directional_similarity", "view_consistency_clip_std", "identity_lowpass_mse"} <= set(metrics)
