@@ -59,7 +59,8 @@ def landmarks(image: torch.Tensor) -> np.ndarray | None:
 @torch.no_grad()
 def _preset_renders(avatar, names: tuple[str, ...], res: int) -> torch.Tensor:
     """(N, 3, res, res) frontal renders of `avatar` under each named preset."""
-    return render_avatar(avatar, presets(names), front_views((0.0,) * len(names)), RenderConfig(res=res)).image
+    cams = front_views((0.0,) * len(names))
+    return render_avatar(avatar, presets(names), cams, RenderConfig(res=res)).image
 
 
 def expression_preservation(source_avatar, styled_avatar, res: int = 256,

@@ -4,6 +4,8 @@
   different seed than training; CLIP text / image / directional similarity when a CLIP is loaded.
 - identity: low-pass image distance between unstylized and stylized frontal renders; dlib face-recognition
   distance when the optional `[eval]` extra is installed.
+- expression preservation: MediaPipe FaceMesh landmark motion (neutral -> each preset), unstylized vs
+  stylized, when the optional `[expressions]` extra is installed.
 - view consistency: the spread (std) of the style metric across views.
 """
 
@@ -17,6 +19,7 @@ import torch.nn.functional as F
 from alteredavatar.adapt.objective import foreground_crops, lowpass_distance
 from alteredavatar.avatar.expressions import PRESET_NAMES, presets
 from alteredavatar.avatar.model import AnimatableAvatar
+from alteredavatar.eval.expression import expression_preservation, landmark_model_available
 from alteredavatar.eval.face_id import face_distance, face_model_available
 from alteredavatar.guidance.texture import TextureConfig, TextureGuidance
 from alteredavatar.render.avatar import render_avatar
@@ -77,6 +80,8 @@ def stylization_metrics(styled: AnimatableAvatar, source: AnimatableAvatar, styl
     fd = face_distance(*_face_renders(source, styled)) if face_model_available() else None
     if fd is not None:
         out["identity_face_distance"] = fd
+    if landmark_model_available():
+        out["expression_preservation"] = expression_preservation(source, styled)
     if style_image is not None:
         d = texture_metric(img, mask, style_image, cfg.texture_seed).view(n_views, n_e).mean(1)
         d0 = texture_metric(src, src_mask, style_image, cfg.texture_seed).view(n_views, n_e).mean(1)
