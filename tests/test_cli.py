@@ -25,3 +25,12 @@ def test_help_lists_commands(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "render" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["stylize", "apply", "mix", "meta-train", "render", "fit-avatar", "demo"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage" in out and len(out) > 300

@@ -29,9 +29,12 @@ class AdaptConfig:
     """The stylization loop (defaults are the benchmarked ones; see README)."""
 
     steps: int = 60
+    """Adam steps on the style parameters."""
     lr: float = 2e-2
     batch: int = 4
+    """Random views x random expressions rendered per step."""
     res: int = 128
+    """Render size (pixels) during adaptation."""
     seed: int = 0
     views: ViewSamplerConfig = field(default_factory=ViewSamplerConfig)
     expressions: ExpressionSamplerConfig = field(default_factory=ExpressionSamplerConfig)

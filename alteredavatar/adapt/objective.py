@@ -23,6 +23,7 @@ class ObjectiveConfig:
     """Weights of the stylization loss terms (see module docstring)."""
 
     strength: float = 0.5
+    """Identity knob in [0, 1]: 0 = style only, 1 = keep the avatar (see module docstring)."""
     identity_weight: float = 1.0  # low-pass MSE weight; balances texture styles at strength 0.5 (see README)
     identity_clip_weight: float = 1.0
     lowpass_factor: int = 8

@@ -46,11 +46,14 @@ class StylizeJob:
 
     style: StyleSpec = field(default_factory=StyleSpec)
     avatar: str = "builtin:ada"
+    """`builtin:<ada|bo|chen|dev|eli|fay>` or a path to a .glb/.gltf head."""
     out: Path = Path("out/stylize")
+    """Output folder: style.safetensors/.json, metrics.json, turntable.mp4, expressions.png."""
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     net: Path | None = None
+    """Avatar network weights (default: the built-in pretrained network)."""
     init: str = "auto"
     """`auto` (meta-learned init when one exists for this network + guidance), `unstylized`, or a style folder."""
     eval_clip: str | None = None
