@@ -2,6 +2,8 @@
 
 import json
 
+import torch
+
 import pytest
 
 from alteredavatar.cli import main
@@ -34,6 +36,12 @@ def test_stylize_writes_every_output(tmp_path, tiny_net_path, style_png):
     assert main(["apply", str(out), "--net", str(tiny_net_path), "--out", str(tmp_path / "applied"),
                  "--output.frames", "2", "--output.res", "32", "--output.ssaa", "1"]) == 0
     assert (tmp_path / "applied" / "turntable.mp4").exists()
+    assert main(["mix", str(out), str(out), "--t", "0.3", "--out", str(tmp_path / "mixed"), "--no-render"]) == 0
+    from alteredavatar.adapt.style_file import load_style
+
+    mixed, mixed_meta = load_style(tmp_path / "mixed")
+    original, _ = load_style(out)
+    assert mixed_meta["t"] == 0.3 and all(torch.allclose(mixed[k], original[k]) for k in original)
 
 
 @pytest.mark.parametrize("args,message", [
