@@ -21,12 +21,6 @@ from alteredavatar.errors import AlteredAvatarError
 console = Console(stderr=True, soft_wrap=True)
 
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 @dataclass
 class Render:
     """Render an avatar: a turntable MP4 (cycling the named expressions) and an expression-grid PNG."""

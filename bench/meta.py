@@ -84,19 +84,21 @@ def summarize(runs: dict[str, list[dict]], baseline_steps: int) -> dict:
                          "baseline_seconds": b_end["seconds"],
                          "style_at_5": next(p["style"] for p in r["points"] if p["step"] == 5),
                          "identity_at_10": next((p["identity"] for p in r["points"] if p["step"] == 10), None)})
-        reached = [x["steps"] for x in rows if x["steps"] is not None]
-        med = statistics.median(reached) if len(reached) == len(rows) else None
-        secs = [x["seconds"] for x in rows if x["seconds"] is not None]
+        reached = [x for x in rows if x["steps"] is not None]
+        med = statistics.median(x["steps"] for x in reached) if reached else None
+        med_s = statistics.median(x["seconds"] for x in reached) if reached else None
+        base_s = statistics.median(x["baseline_seconds"] for x in reached) if reached else None
         out[name] = {
             "per_style": rows,
             "reached": f"{len(reached)}/{len(rows)}",
-            "median_steps": med,
-            "step_ratio": (baseline_steps / med) if med else None,
-            "median_seconds": statistics.median(secs) if len(secs) == len(rows) else None,
+            "median_steps_where_reached": med,
+            "step_ratio_where_reached": (baseline_steps / med) if med else None,
+            "median_seconds_where_reached": med_s,
+            "seconds_ratio_where_reached": (base_s / med_s) if med_s else None,
             "median_style_at_5": statistics.median(x["style_at_5"] for x in rows),
+            "median_style_at_10": statistics.median(
+                next(p["style"] for p in r["points"] if p["step"] == 10) for r in rs),
         }
-        if out[name]["median_seconds"]:
-            out[name]["seconds_ratio"] = statistics.median(x["baseline_seconds"] for x in rows) / max(out[name]["median_seconds"], 1e-9)
     return out
 
 
@@ -122,6 +124,26 @@ def plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
     fig.savefig(path, dpi=110)
 
 
+def write_markdown(report: dict, n_styles: int, baseline_steps: int) -> None:
+    """bench/results/meta.md from the report (also printed)."""
+    lines = [f"Meta-learning benchmark: {n_styles} held-out styles, evaluator {report['evaluator']}, "
+             f"baseline = unstylized init after {baseline_steps} steps.", ""]
+    for key in ("styles", "identity"):
+        lines += [f"**{report[key]['label']}**", "",
+                  "| init | styles reaching baseline@100 (within run) | median steps (reached) | step ratio | "
+                  "median seconds (reached) | seconds ratio | median style @5 | median style @10 |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for name, s in report[key]["summary"].items():
+            fmt = lambda v, f="{:.1f}": "-" if v is None else f.format(v)  # noqa: E731
+            lines.append(f"| {name} | {s['reached']} | {fmt(s['median_steps_where_reached'], '{}')} | "
+                         f"{fmt(s['step_ratio_where_reached'])}x | {fmt(s['median_seconds_where_reached'])} | "
+                         f"{fmt(s['seconds_ratio_where_reached'])}x | {s['median_style_at_5']:.4f} | "
+                         f"{s['median_style_at_10']:.4f} |")
+        lines.append("")
+    (RESULTS / "meta.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="configs/meta_texture.yaml")
@@ -133,8 +155,11 @@ def main() -> None:
     ap.add_argument("--styles", type=int, default=8)
     ap.add_argument("--identity-styles", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reuse-baseline", type=Path, help="take the unstylized curves from an earlier meta.json "
+                    "(same styles, steps and evaluator) instead of recomputing them")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     bank = StyleBank.from_dict(load_run_config(args.config)["styles"], Path(args.config).parent)
     held = bank.held_out[: args.styles]
     inits = {"unstylized": None}
@@ -149,28 +174,20 @@ def main() -> None:
         (f"held-out identity {HELD_OUT}", HELD_OUT, held[: args.identity_styles], ["unstylized", "reptile"]),
     ):
         runs = {}
+        key = "styles" if identity == "ada" else "identity"
         for name in names:
             steps = args.baseline_steps if name == "unstylized" else args.meta_steps
+            if name == "unstylized" and args.reuse_baseline:
+                old = json.loads(args.reuse_baseline.read_text())[key]["curves"]["unstylized"]
+                if [r["style"] for r in old] == [e.name for e in entries]:
+                    runs[name] = old
+                    continue
             runs[name] = [curve(inits[name], identity, e, steps, seed=i) for i, e in enumerate(entries)]
             print(f"{label}: {name} done", flush=True)
-        key = "styles" if identity == "ada" else "identity"
         report[key] = {"label": label, "curves": runs, "summary": summarize(runs, args.baseline_steps)}
         plot(runs, RESULTS / f"meta_{key}.png", label)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "meta.json").write_text(json.dumps(report, indent=1) + "\n")
-    lines = [f"Meta-learning benchmark: {len(held)} held-out styles, evaluator {report['evaluator']}, "
-             f"baseline = unstylized init after {args.baseline_steps} steps.", ""]
-    for key in ("styles", "identity"):
-        lines += [f"**{report[key]['label']}**", "",
-                  "| init | reached baseline@100 | median steps | step ratio | median seconds | seconds ratio | median style @5 steps |",
-                  "|---|---|---|---|---|---|---|"]
-        for name, s in report[key]["summary"].items():
-            fmt = lambda v, f="{:.1f}": "-" if v is None else f.format(v)  # noqa: E731
-            lines.append(f"| {name} | {s['reached']} | {fmt(s['median_steps'], '{}')} | {fmt(s['step_ratio'])}x | "
-                         f"{fmt(s['median_seconds'])} | {fmt(s.get('seconds_ratio'))}x | {s['median_style_at_5']:.4f} |")
-        lines.append("")
-    (RESULTS / "meta.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    write_markdown(report, len(held), args.baseline_steps)
 
 
 if __name__ == "__main__":
