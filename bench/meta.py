@@ -155,18 +155,24 @@ def main() -> None:
     ap.add_argument("--styles", type=int, default=8)
     ap.add_argument("--identity-styles", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--reuse-baseline", type=Path, help="take the unstylized curves from an earlier meta.json "
-                    "(same styles, steps and evaluator) instead of recomputing them")
+    ap.add_argument("--reuse", type=Path, help="an earlier meta.json (same styles, steps and evaluator) ...")
+    ap.add_argument("--reuse-curves", default="unstylized",
+                    help="... whose curves for these comma-separated inits are taken instead of recomputed")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
     bank = StyleBank.from_dict(load_run_config(args.config)["styles"], Path(args.config).parent)
     held = bank.held_out[: args.styles]
     inits = {"unstylized": None}
+    reused = set(args.reuse_curves.split(",")) if args.reuse else set()
     for name in ("reptile", "fomaml", "metasgd"):
         run = getattr(args, name)
         if run is not None and (run / "init.safetensors").exists():
             inits[name] = load_style(run / "init.safetensors")[0]
+        elif name in reused:
+            inits[name] = None  # curves come from --reuse
+    if args.reuse:
+        report_old = json.loads(args.reuse.read_text())
     report = {"held_out_styles": [e.name for e in held], "evaluator": f"texture-sw(seed={EVAL_SEED})",
               "baseline_steps": args.baseline_steps, "meta_steps": args.meta_steps, "threads": args.threads}
     for label, identity, entries, names in (
@@ -177,8 +183,8 @@ def main() -> None:
         key = "styles" if identity == "ada" else "identity"
         for name in names:
             steps = args.baseline_steps if name == "unstylized" else args.meta_steps
-            if name == "unstylized" and args.reuse_baseline:
-                old = json.loads(args.reuse_baseline.read_text())[key]["curves"]["unstylized"]
+            if name in reused and name in report_old[key]["curves"]:
+                old = report_old[key]["curves"][name]
                 if [r["style"] for r in old] == [e.name for e in entries]:
                     runs[name] = old
                     continue
