@@ -36,14 +36,15 @@ EVAL_SEED = 1234  # texture evaluator seed; training uses 0, meta-train's own ev
 CHECKPOINTS = (0, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 75, 100)
 
 
-def curve(init: dict | None, identity: str, entry, steps: int, seed: int) -> dict:
-    """Adapt one style from `init` with the product loop; metrics at CHECKPOINTS (<= steps)."""
+def curve(init: dict | None, identity: str, entry, steps: int, seed: int, **adapt) -> dict:
+    """Adapt one style from `init` with the product loop (AdaptConfig overrides in `adapt`);
+    metrics at CHECKPOINTS (<= steps)."""
     avatar, source = load_avatar_with_reference(f"builtin:{identity}")
     if init is not None:
         apply_style(avatar.net, init)
     obj = ObjectiveConfig()
     guide = StyleGuide(StyleSpec(guidance="texture"), obj, image=entry.image())
-    stylizer = Stylizer(avatar, guide, AdaptConfig(steps=1, seed=seed), obj, source=source)
+    stylizer = Stylizer(avatar, guide, AdaptConfig(**{"steps": 1, "seed": seed, **adapt}), obj, source=source)
     opt = torch.optim.Adam(stylizer.params, lr=stylizer.cfg.lr)
     style_img = entry.image()
     points, elapsed = [], 0.0

@@ -89,3 +89,33 @@ def test_text_stylize_with_clip_and_an_independent_judge(tmp_path, tiny_net_path
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert "independent" in metrics["clip_text_similarity"]["model"]
     assert {"clip_directional_similarity", "view_consistency_clip_std", "identity_lowpass_mse"} <= set(metrics)
+
+
+def test_ctrl_c_saves_what_it_has(tmp_path, tiny_net_path, style_png, monkeypatch):
+    from alteredavatar.adapt.guide import StyleGuide
+
+    calls = {"n": 0}
+    real = StyleGuide.style_loss
+
+    def interrupt_on_third(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(self, *args)
+
+    monkeypatch.setattr(StyleGuide, "style_loss", interrupt_on_third)
+    assert _run(tmp_path, tiny_net_path, "--style.image", str(style_png), "--style.guidance", "texture",
+                "--adapt.steps", "10") == 0
+    meta = json.loads((tmp_path / "out" / "style.json").read_text())
+    assert meta["interrupted"] is True and meta["steps"] == 2 and meta["steps_requested"] == 10
+    assert (tmp_path / "out" / "style.safetensors").exists()
+
+
+def test_nan_loss_stops_cleanly_and_writes_nothing(tmp_path, tiny_net_path, style_png, monkeypatch, capsys):
+    from alteredavatar.adapt.guide import StyleGuide
+
+    monkeypatch.setattr(StyleGuide, "style_loss", lambda self, *a: torch.tensor(float("nan"), requires_grad=True))
+    assert _run(tmp_path, tiny_net_path, "--style.image", str(style_png), "--style.guidance", "texture") == 2
+    assert "nothing was written" in capsys.readouterr().err
+    out = tmp_path / "out"
+    assert not any(out.iterdir())
