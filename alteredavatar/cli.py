@@ -46,8 +46,7 @@ class Render:
         from alteredavatar.render.renderer import RenderConfig
         from alteredavatar.render.sequences import render_expression_grid, render_turntable
 
-        if self.frames <= 0 or self.res < 16 or self.ssaa < 1:
-            raise AlteredAvatarError("--frames must be > 0, --res >= 16 and --ssaa >= 1")
+        OutputConfig(frames=self.frames, res=self.res, ssaa=self.ssaa, fps=self.fps)  # validates
         avatar = load_avatar(self.avatar, load_avatar_net(self.net))
         cfg = RenderConfig(res=self.res, ssaa=self.ssaa)
         console.print(f"rendering {self.avatar}: {self.frames}-frame turntable at {self.res}px")
@@ -75,6 +74,8 @@ class FitAvatar:
         from alteredavatar.avatar.fit import FitConfig, fit_avatar_net, save_avatar_net
         from alteredavatar.avatar.pretrained import PRETRAINED_NET
 
+        if self.steps < 1:
+            raise AlteredAvatarError(f"--steps must be >= 1, got {self.steps}")
         cfg = FitConfig(steps=self.steps, seed=self.seed)
         net, metrics = fit_avatar_net(cfg)
         out = self.out or PRETRAINED_NET
@@ -144,11 +145,16 @@ class Mix:
         from alteredavatar.adapt.style_file import load_style, mix_styles, save_style
 
         (a, meta_a), (b, meta_b) = load_style(self.style_a), load_style(self.style_b)
+        sha_a, sha_b = meta_a.get("avatar_net_sha256"), meta_b.get("avatar_net_sha256")
+        if sha_a and sha_b and sha_a != sha_b:
+            raise AlteredAvatarError("the two styles were made for different avatar networks; they cannot be mixed")
+        avatar = meta_a.get("avatar") or "builtin:ada"
         save_style(self.out, mix_styles(a, b, self.t),
-                   {"mix_of": [str(self.style_a), str(self.style_b)], "t": self.t, "avatar": meta_a.get("avatar"),
-                    "avatar_net": meta_a.get("avatar_net")})
+                   {"mix_of": [str(self.style_a), str(self.style_b)], "t": self.t, "avatar": avatar,
+                    "avatar_net": meta_a.get("avatar_net"), "avatar_net_sha256": sha_a})
         if self.render:
-            apply_saved_style(self.out, meta_a.get("avatar", "builtin:ada"), self.out, OutputConfig())
+            net = meta_a.get("avatar_net")
+            apply_saved_style(self.out, avatar, self.out, OutputConfig(), Path(net) if net and Path(net).exists() else None)
         console.print(f"mixed style written to {self.out}")
         return self.out
 

@@ -171,7 +171,7 @@ def main() -> None:
         if run is not None and (run / "init.safetensors").exists():
             inits[name] = load_style(run / "init.safetensors")[0]
         elif name in reused:
-            inits[name] = None  # curves come from --reuse
+            inits[name] = "reused"  # curves come from --reuse (checked below)
     if args.reuse:
         report_old = json.loads(args.reuse.read_text())
     report = {"held_out_styles": [e.name for e in held], "evaluator": f"texture-sw(seed={EVAL_SEED})",
@@ -186,9 +186,10 @@ def main() -> None:
             steps = args.baseline_steps if name == "unstylized" else args.meta_steps
             if name in reused and name in report_old[key]["curves"]:
                 old = report_old[key]["curves"][name]
-                if [r["style"] for r in old] == [e.name for e in entries]:
-                    runs[name] = old
-                    continue
+                if [r["style"] for r in old] != [e.name for e in entries]:
+                    raise SystemExit(f"--reuse: {args.reuse} holds other styles for {name}; rerun without it")
+                runs[name] = old
+                continue
             runs[name] = [curve(inits[name], identity, e, steps, seed=i) for i, e in enumerate(entries)]
             print(f"{label}: {name} done", flush=True)
         report[key] = {"label": label, "curves": runs, "summary": summarize(runs, args.baseline_steps)}

@@ -15,8 +15,8 @@ from alteredavatar.guidance.clip import load_clip
 from alteredavatar.guidance.procedural import procedural_style
 
 DEMO_PROMPT = "a marble statue"
-DEMO_STYLE = ("marble", 0)
-DEMO_STRENGTH = 0.3  # a clearly visible style that keeps the person recognisable  # procedural kind and seed of the offline demo's style image
+DEMO_STYLE = ("marble", 0)  # procedural kind and seed of the offline demo's style image
+DEMO_STRENGTH = 0.3  # a clearly visible style that keeps the person recognisable
 
 
 def demo_job(out: Path, clip: str, steps: int) -> tuple[StylizeJob, str]:

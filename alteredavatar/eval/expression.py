@@ -1,4 +1,4 @@
-"""Optional expression-preservation metric: MediaPipe FaceMesh landmarks (package extra `[eval]`).
+"""Optional expression-preservation metric: MediaPipe FaceMesh landmarks (package extra `[expressions]`).
 
 MediaPipe ships its Apache-2.0 FaceMesh model inside the wheel (no download). For every named
 expression preset we render frontal views of the unstylized and stylized avatar, detect 478 landmarks,

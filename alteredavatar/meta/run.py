@@ -82,6 +82,9 @@ def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_pat
     """Run meta-training; returns a summary (and writes the initialization on rank 0)."""
     cfg = load_run_config(config_path)
     bank = StyleBank.from_dict(cfg["styles"], Path(config_path).parent)
+    guidance = cfg.get("tasks", {}).get("guidance", "texture")
+    if guidance == "texture" and any(e.kind == "text" for e in bank.train + bank.held_out):
+        raise ConfigError("text styles need `tasks: {guidance: clip}`; texture guidance takes images only")
     train = cfg.get("train", {})
     net_path = net_path or PRETRAINED_NET
     net = load_avatar_net(net_path)

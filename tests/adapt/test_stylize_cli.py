@@ -119,3 +119,17 @@ def test_nan_loss_stops_cleanly_and_writes_nothing(tmp_path, tiny_net_path, styl
     assert "nothing was written" in capsys.readouterr().err
     out = tmp_path / "out"
     assert not any(out.iterdir())
+
+
+def test_wrong_files_and_output_settings_get_one_line_errors(tmp_path, tiny_net_path, style_png, capsys):
+    from alteredavatar.adapt.style_file import save_style
+
+    save_style(tmp_path / "sty", {"mappers.x": torch.zeros(2)}, {"avatar": None})
+    assert main(["render", "--net", str(tmp_path / "sty" / "style.safetensors"), "--out", str(tmp_path / "r")]) == 2
+    (tmp_path / "sty" / "style.json").write_text("{not json")
+    assert main(["apply", str(tmp_path / "sty"), "--out", str(tmp_path / "a")]) == 2
+    assert _run(tmp_path, tiny_net_path, "--style.image", str(style_png), "--style.guidance", "texture",
+                "--output.res", "33") == 2
+    err = capsys.readouterr().err
+    assert "not an avatar-network file" in err and "unreadable style metadata" in err and "even res" in err
+    assert "Traceback" not in err
