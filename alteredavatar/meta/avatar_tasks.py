@@ -20,7 +20,7 @@ from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.network import AvatarNet
 from alteredavatar.eval.metrics import EvalConfig, eval_renders, texture_metric
 from alteredavatar.meta.bank import StyleEntry
-from alteredavatar.meta.task import Task
+from alteredavatar.meta.task import Task, mix_seed
 
 
 @dataclass
@@ -73,8 +73,10 @@ class AvatarTaskFamily:
             n = tasks_per_rank * world
             styles = torch.randint(len(entries), (n,), generator=gen).tolist()
             idents = torch.randint(len(self.cfg.identities), (n,), generator=gen).tolist()
-            picks = list(zip(styles, idents))[rank::world]
-            return [self.task(entries[s], self.cfg.identities[i], seed=step) for s, i in picks]
+            picks = list(enumerate(zip(styles, idents)))[rank::world]
+            # Each pick gets its own random stream, keyed by its global index, so the views/expressions of
+            # the tasks in one step differ and do not depend on which rank runs them.
+            return [self.task(entries[s], self.cfg.identities[i], seed=mix_seed(step, j)) for j, (s, i) in picks]
 
         return sample
 

@@ -58,3 +58,10 @@ def test_meta_train_cli_writes_init_and_stylize_starts_from_it(tmp_path, tiny_ne
     assert json.loads((sty / "style.json").read_text())["init"] == "meta:init.safetensors"
     assert main([*args, "--init", "unstylized"]) == 0
     assert json.loads((sty / "style.json").read_text())["init"] == "unstylized"
+
+
+def test_tasks_of_one_step_draw_different_random_streams(tiny_net_path):
+    bank = StyleBank.from_dict({"train": {"procedural": {"kinds": ["stripes"], "seeds": [0]}}})
+    fam = AvatarTaskFamily(load_avatar_net(tiny_net_path), TaskFamilyConfig(adapt=AdaptConfig(batch=1, res=32)))
+    a, b = fam.sampler(bank.train, tasks_per_rank=2, seed=0)(3, 0, 1)
+    assert a.name.split("@")[0] == b.name.split("@")[0] and a.seed != b.seed
