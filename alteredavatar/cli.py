@@ -180,7 +180,12 @@ class MetaTrain:
         from alteredavatar.meta.run import meta_train
 
         cmd = f"alteredavatar meta-train {self.config} --out {self.out}" + (f" --net {self.net}" if self.net else "")
-        summary = meta_train(self.config, self.out, self.resume, self.net, command=cmd)
+        from alteredavatar.meta import distributed
+
+        try:
+            summary = meta_train(self.config, self.out, self.resume, self.net, command=cmd)
+        finally:
+            distributed.shutdown()  # no-op without torchrun
         if "init" in summary:
             console.print(f"initialization written to {summary['init']}")
             if self.install:

@@ -110,7 +110,7 @@ def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_pat
 
 def held_out_eval(family: AvatarTaskFamily, algo, bank: StyleBank, opts: dict):
     """eval_fn: adapt a few steps on held-out styles from the current init; report the other-seed metric."""
-    entries = bank.held_out[: opts.get("styles", 4)]
+    entries = [e for e in bank.held_out if e.kind != "text"][: opts.get("styles", 4)]  # the metric needs an image
     steps = opts.get("steps", 5)
     if not entries:
         return None
