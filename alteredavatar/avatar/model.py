@@ -14,33 +14,11 @@ import torch.nn.functional as F
 
 from alteredavatar.avatar.mesh import AvatarMesh
 from alteredavatar.avatar.network import AvatarNet, uv_fourier_features
-from alteredavatar.render.rasterize import barycentrics, interpolate, rasterize  # leaf primitive, no cycle
+from alteredavatar.render.rasterize import rasterize_uv  # render primitives import nothing from avatar/
+from alteredavatar.render.renderer import vertex_normals
 
 POSITION_SCALE = 5.0  # metres -> roughly [-1, 1] for a head-sized mesh
-
-
-def neutral_normals(verts: torch.Tensor, faces: torch.Tensor, weld: torch.Tensor) -> torch.Tensor:
-    """(V, 3) area-weighted unit normals of the neutral mesh, shared across welded copies."""
-    v0, v1, v2 = (verts[faces[:, k]] for k in range(3))
-    face_n = torch.cross(v1 - v0, v2 - v0, dim=-1)
-    acc = torch.zeros(int(weld.max()) + 1, 3, dtype=verts.dtype)
-    for k in range(3):
-        acc.index_add_(0, weld[faces[:, k]], face_n)
-    return F.normalize(acc[weld], dim=-1, eps=1e-12)
-
-
-def bake_uv(mesh: AvatarMesh, attr: torch.Tensor, res: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rasterize per-vertex `attr` (V, C) into UV space.
-
-    Returns:
-        (C, res, res) map (row 0 is v = 1) and (1, res, res) coverage mask.
-    """
-    screen = torch.stack([mesh.uvs[:, 0] * res, (1 - mesh.uvs[:, 1]) * res], -1)[None]
-    depth = torch.ones(1, mesh.num_verts)
-    tri = rasterize(screen, depth, mesh.faces, res, res)
-    bary = barycentrics(screen, depth, mesh.faces, tri)
-    out = interpolate(attr, mesh.faces, tri, bary)[0].permute(2, 0, 1)
-    return out, (tri >= 0).float()
+UV_MASK_CHANNEL = 6  # identity maps: albedo (0-2), position (3-5), UV mask (6), Fourier features
 
 
 def identity_maps(mesh: AvatarMesh, res: int, octaves: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,7 +29,7 @@ def identity_maps(mesh: AvatarMesh, res: int, octaves: int) -> tuple[torch.Tenso
         albedo_target (1, 3, res, res): the albedo the unstylized network should reproduce.
     """
     albedo = F.interpolate(mesh.albedo[None], size=(res, res), mode="bilinear", antialias=True, align_corners=False)
-    pos, mask = bake_uv(mesh, mesh.verts * POSITION_SCALE, res)
+    pos, mask = rasterize_uv(mesh.uvs, mesh.faces, mesh.verts * POSITION_SCALE, res)
     maps = torch.cat([albedo[0], pos, mask, uv_fourier_features(res, octaves)])[None]
     return maps, albedo
 
@@ -75,8 +53,9 @@ class AnimatableAvatar(nn.Module):
         maps, target = identity_maps(mesh, net.cfg.uv_res, net.cfg.fourier_octaves)
         self.register_buffer("maps", maps, persistent=False)
         self.register_buffer("albedo_target", target, persistent=False)
-        self.register_buffer("uv_mask", bake_uv(mesh, mesh.verts, net.cfg.uv_res)[1][None], persistent=False)
-        self.register_buffer("normals", neutral_normals(mesh.verts, mesh.faces, mesh.weld), persistent=False)
+        self.register_buffer("uv_mask", maps[:, UV_MASK_CHANNEL : UV_MASK_CHANNEL + 1], persistent=False)
+        normals = vertex_normals(mesh.verts[None], mesh.faces, mesh.weld)[0]  # neutral, shared across seams
+        self.register_buffer("normals", normals, persistent=False)
         self._feats: list[torch.Tensor] | None = None
 
     def features(self) -> list[torch.Tensor]:

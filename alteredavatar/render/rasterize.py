@@ -176,3 +176,18 @@ def interpolate(attr: torch.Tensor, faces: torch.Tensor, tri_id: torch.Tensor,
     """
     frags = Fragments.from_tri_id(tri_id)
     return frags.scatter(fragment_interpolate(attr, faces, frags, bary[frags.batch, frags.row, frags.col]))
+
+
+def rasterize_uv(uvs: torch.Tensor, faces: torch.Tensor, attr: torch.Tensor, res: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bake per-vertex `attr` into texture space by rasterizing the mesh at its UVs.
+
+    Args:
+        uvs: (V, 2) in [0, 1], v up; faces: (F, 3); attr: (V, C).
+    Returns:
+        (C, res, res) map (row 0 is v = 1, zero off the mesh) and (1, res, res) float coverage mask.
+    """
+    screen = torch.stack([uvs[:, 0] * res, (1 - uvs[:, 1]) * res], -1)[None].to(attr.dtype)
+    depth = torch.ones(1, uvs.shape[0], dtype=attr.dtype)
+    tri = rasterize(screen, depth, faces, res, res)
+    out = interpolate(attr, faces, tri, barycentrics(screen, depth, faces, tri))[0].permute(2, 0, 1)
+    return out, (tri >= 0).to(attr.dtype)
