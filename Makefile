@@ -38,7 +38,8 @@ pretrained: $(STAMP)
 bench: $(STAMP)
 	$(PIP) install -q --no-warn-conflicts -e ".[bench]"
 	$(PY) bench/render.py
-	$(PY) bench/meta.py --reptile runs/meta_texture_k10b --fomaml runs/meta_fomaml --metasgd runs/meta_metasgd
+	$(PY) bench/meta.py --reptile runs/meta_texture_k10_ft --reptile-stage1 runs/meta_texture_k10b \
+		--fomaml runs/meta_fomaml --metasgd runs/meta_metasgd
 
 clean:
 	rm -rf $(VENV) out .cache

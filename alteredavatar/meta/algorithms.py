@@ -18,6 +18,7 @@ handled which task.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
@@ -82,14 +83,24 @@ class FOMAMLConfig:
 
 @dataclass
 class MetaSGDConfig:
-    """Meta-SGD: learned per-parameter inner rates α (initialised to inner_lr); outer Adam on θ and α."""
+    """Meta-SGD: learned per-parameter inner rates α (initialised from inner_lr); outer Adam on θ and log α."""
 
     inner_steps: int = 5
-    inner_lr: float = 1e-2  # initial α
+    inner_lr: float = 1e-2  # initial α ("constant"), or the RMS size of the first step ("normalized")
     outer_lr: float = 1e-3
+    outer_lr_alpha: float | None = None
+    """Outer Adam rate for log α (default: outer_lr)."""
+    alpha_init: str = "constant"
+    """"constant": α = inner_lr everywhere. "normalized": before the first outer step, per tensor
+    α = inner_lr / RMS(∇L) averaged over that step's tasks, so the first SGD step moves every tensor by about
+    inner_lr like an Adam step would (needed when gradient scales differ by orders of magnitude)."""
 
     def check(self) -> None:
         _check_common(self)
+        if self.outer_lr_alpha is not None and not self.outer_lr_alpha > 0:
+            raise ConfigError(f"outer_lr_alpha must be > 0, got {self.outer_lr_alpha}")
+        if self.alpha_init not in ("constant", "normalized"):
+            raise ConfigError(f"alpha_init must be 'constant' or 'normalized', got {self.alpha_init!r}")
 
 
 def _make_opt(kind: str, params: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
@@ -305,7 +316,8 @@ class MetaSGD(MetaAlgorithm):
     """Meta-SGD (Li et al. 2017) with a first-order outer gradient.
 
     Inner step s: θ_{s+1} = θ_s − α ⊙ g_s, g_s = ∇L(θ_s); θ' = θ_k. With q = ∇L_query(θ') and Hessians dropped:
-    ∂L/∂θ ≈ q and ∂L/∂α = q · ∂θ'/∂α ≈ −(Σ_s g_s) ⊙ q. Both go to one outer Adam (θ then α).
+    ∂L/∂θ ≈ q and ∂L/∂α = q · ∂θ'/∂α ≈ −(Σ_s g_s) ⊙ q. One outer Adam steps θ and log α (the chain rule gives
+    ∂L/∂log α = α ⊙ ∂L/∂α): rates that span orders of magnitude across tensors then change by similar factors.
     """
 
     name = "metasgd"
@@ -313,8 +325,37 @@ class MetaSGD(MetaAlgorithm):
 
     def __init__(self, params, cfg=None, reduce_fn=None):
         super().__init__(params, cfg, reduce_fn)
-        self.alpha = [nn.Parameter(torch.full_like(p.detach(), self.cfg.inner_lr)) for p in self.params]
-        self.outer_opt = torch.optim.Adam([*self.params, *self.alpha], lr=self.cfg.outer_lr)
+        self.log_alpha = [nn.Parameter(torch.full_like(p.detach(), math.log(self.cfg.inner_lr))) for p in self.params]
+        alpha_lr = self.cfg.outer_lr if self.cfg.outer_lr_alpha is None else self.cfg.outer_lr_alpha
+        self.outer_opt = torch.optim.Adam([{"params": self.params}, {"params": self.log_alpha, "lr": alpha_lr}],
+                                          lr=self.cfg.outer_lr)
+        self.calibrated = self.cfg.alpha_init == "constant"
+
+    @property
+    def alpha(self) -> list[torch.Tensor]:
+        """The per-parameter inner rates α = exp(log α), shaped like θ."""
+        return [la.detach().exp() for la in self.log_alpha]
+
+    def calibrate(self, tasks: list[Task]) -> None:
+        """α_i = inner_lr / RMS(∇_i L) per tensor, the RMS averaged over ``tasks`` (and over processes).
+
+        Each task's gradient uses its own generator seeded by ``task.seed``, so the result does not depend on
+        which process handled which task.
+        """
+        rms = [torch.zeros(()) for _ in self.params]
+        for task in tasks:
+            loss = self._loss(task, torch.Generator().manual_seed(task.seed), "while calibrating α")
+            rms = [r + g.pow(2).mean().sqrt() / len(tasks) for r, g in zip(rms, self._grads(loss))]
+        rms = self.reduce_fn(rms)
+        with torch.no_grad():
+            for la, r in zip(self.log_alpha, rms):
+                la.fill_(math.log(self.cfg.inner_lr / max(float(r), 1e-30)))
+        self.calibrated = True
+
+    def meta_step(self, tasks, step, gen):
+        if not self.calibrated:
+            self.calibrate(tasks)
+        return super().meta_step(tasks, step, gen)
 
     def _alpha_update(self, grads: list[torch.Tensor], gsum: list[torch.Tensor] | None = None) -> None:
         with torch.no_grad():
@@ -328,7 +369,7 @@ class MetaSGD(MetaAlgorithm):
         return self._alpha_update
 
     def _update_templates(self):
-        return [*self.params, *self.alpha]
+        return [*self.params, *self.log_alpha]
 
     def _task_update(self, task, gen, start, step):
         gsum = [torch.zeros_like(p.detach()) for p in self.params]
@@ -338,19 +379,22 @@ class MetaSGD(MetaAlgorithm):
         return [*q, *(-s * g for s, g in zip(gsum, q))], losses[0].item(), query.item()
 
     def _apply(self, update, step):
-        _opt_update(self.outer_opt, [*self.params, *self.alpha], update)
+        n = len(self.params)
+        log_grads = [g * a for g, a in zip(update[n:], self.alpha)]  # ∂L/∂log α = α ⊙ ∂L/∂α
+        _opt_update(self.outer_opt, [*self.params, *self.log_alpha], [*update[:n], *log_grads])
         return {"outer_lr": self.cfg.outer_lr}
 
     def state_dict(self):
-        return {**super().state_dict(), "alpha": [a.detach().clone() for a in self.alpha],
-                "optimizer": self.outer_opt.state_dict()}
+        return {**super().state_dict(), "log_alpha": [la.detach().clone() for la in self.log_alpha],
+                "alpha": self.alpha, "optimizer": self.outer_opt.state_dict(), "calibrated": self.calibrated}
 
     def load_state_dict(self, state):
         super().load_state_dict(state)
-        alpha = self._checked(state["alpha"], self.alpha, "alpha")
+        self.calibrated = bool(state.get("calibrated", True))
+        log_alpha = self._checked(state["log_alpha"], self.log_alpha, "log_alpha")
         with torch.no_grad():
-            for a, v in zip(self.alpha, alpha):
-                a.copy_(v)
+            for la, v in zip(self.log_alpha, log_alpha):
+                la.copy_(v)
         self.outer_opt.load_state_dict(state["optimizer"])
 
 

@@ -4,13 +4,15 @@ Config (all keys optional except `styles.train`; see configs/meta_texture.yaml):
 
     algorithm: reptile            # reptile | fomaml | metasgd
     reptile: {inner_steps: 5, inner_lr: 0.02, outer_lr: 1.0, outer_lr_final: 0.1}
-    train: {outer_steps: 150, tasks_per_step: 2, checkpoint_every: 10, eval_every: 25, seed: 0}
+    train: {outer_steps: 150, tasks_per_step: 2, checkpoint_every: 10, eval_every: 25, seed: 0,
+            init: runs/earlier/init.safetensors}   # optional: continue from an earlier initialization
     tasks: {guidance: texture, identities: [ada, bo, chen, dev, eli], batch: 2, res: 96, strength: 0.5}
     eval: {styles: 4, steps: 5}
     styles: {train: {...}, held_out: {...}}   # see meta/bank.py
 
 Writes `<out>/ckpt.*` (resumable) and `<out>/init.safetensors` + `init.json` (a style file: the
-initialization, the command and config that made it, and the avatar network's hash).
+initialization, the command and config that made it, and the avatar network's hash); Meta-SGD also writes
+its learned per-parameter inner rates as `<out>/init_alpha.*`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import yaml
 from alteredavatar.adapt.loop import AdaptConfig
 from alteredavatar.adapt.objective import ObjectiveConfig
 from alteredavatar.adapt.run import file_sha256
-from alteredavatar.adapt.style_file import save_style
+from alteredavatar.adapt.style_file import apply_style, load_style, save_style
 from alteredavatar.avatar.pretrained import PRETRAINED_NET, load_avatar_net
 from alteredavatar.errors import ConfigError
 from alteredavatar.meta import distributed
@@ -77,6 +79,17 @@ def task_family_config(cfg: dict) -> TaskFamilyConfig:
     return fam
 
 
+def warm_start(net, init: Path, net_path: Path) -> None:
+    """Start the style parameters from an earlier initialization made for this same network."""
+    if not init.exists():
+        raise ConfigError(f"train.init: {init} does not exist (run the meta-training that makes it first)")
+    state, meta = load_style(init)
+    sha = meta.get("avatar_net_sha256")
+    if sha and sha != file_sha256(net_path):
+        raise ConfigError(f"train.init: {init} was made for another avatar network than {net_path}")
+    apply_style(net, state)
+
+
 def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_path: Path | None = None,
                progress: bool = True, stop_after: int | None = None, command: str = "") -> dict:
     """Run meta-training; returns a summary (and writes the initialization on rank 0)."""
@@ -88,7 +101,9 @@ def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_pat
     train = cfg.get("train", {})
     net_path = net_path or PRETRAINED_NET
     net = load_avatar_net(net_path)
-    family = AvatarTaskFamily(net, task_family_config(cfg))
+    family = AvatarTaskFamily(net, task_family_config(cfg))  # freezes the unstylized reference first
+    if train.get("init"):
+        warm_start(net, Path(train["init"]), net_path)
     tcfg = TrainConfig(outer_steps=train.get("outer_steps", 150), checkpoint_every=train.get("checkpoint_every", 10),
                        eval_every=train.get("eval_every", 25), seed=train.get("seed", 0), out_dir=str(out))
     algo = build_algorithm(cfg, net.style_parameters(), tcfg.outer_steps)
@@ -104,6 +119,9 @@ def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_pat
             "tasks": asdict(family.cfg), "eval_history": result.history,
         }
         save_style(out, net.style_state(), meta, stem="init")
+        if hasattr(algo, "alpha"):  # Meta-SGD's test-time rule needs its learned per-parameter rates too
+            rates = {name: a.detach().clone() for name, a in zip(net.style_state(), algo.alpha)}
+            save_style(out, rates, {**meta, "kind": "meta-sgd-rates"}, stem="init_alpha")
         summary["init"] = str(out / "init.safetensors")
     return summary
 

@@ -89,7 +89,7 @@ def test_metasgd_first_order_update_matches_formula():
     assert len(captured) == 4
     for c, e in zip(captured, expected):
         torch.testing.assert_close(c, e, rtol=1e-6, atol=1e-7)
-    assert not torch.equal(alg.alpha[0], torch.full_like(alg.alpha[0], 0.05))  # α is learned
+    assert not torch.allclose(alg.alpha[0], torch.full_like(alg.alpha[0], 0.05))  # α is learned
 
 
 def test_fomaml_update_is_query_gradient_at_adapted_params():
@@ -142,3 +142,26 @@ def test_config_errors():
 def test_reptile_outer_lr_anneals_linearly():
     alg = make_algorithm("reptile", make_module(0).parameters(), dict(outer_lr=1.0, outer_lr_final=0.2, total_steps=10))
     assert [round(alg.outer_lr_at(s), 6) for s in (0, 5, 10, 20)] == [1.0, 0.6, 0.2, 0.2]
+
+
+def test_metasgd_normalized_alpha_makes_first_step_inner_lr_sized():
+    """alpha_init="normalized": before the first outer step α_i = inner_lr / RMS(∇_i L) over that step's tasks."""
+    m = make_module(0)
+    tasks = [make_task(m, 3), make_task(m, 4)]
+    alg = make_algorithm("metasgd", m.parameters(), dict(inner_steps=1, inner_lr=0.01, alpha_init="normalized"))
+    assert not alg.calibrated
+    ref = make_module(0)
+    rms = [torch.zeros(()) for _ in ref.parameters()]
+    for i in (3, 4):
+        t = make_task(ref, i)
+        grads = torch.autograd.grad(t.loss(torch.Generator().manual_seed(t.seed)), list(ref.parameters()))
+        rms = [r + g.pow(2).mean().sqrt() / 2 for r, g in zip(rms, grads)]
+    mc = make_module(0)
+    calibrate_only = make_algorithm("metasgd", mc.parameters(), dict(inner_lr=0.01, alpha_init="normalized"))
+    calibrate_only.calibrate([make_task(mc, 3), make_task(mc, 4)])
+    for a, r in zip(calibrate_only.alpha, rms):
+        torch.testing.assert_close(a, torch.full_like(a, 0.01 / float(r)))
+    alg.meta_step(tasks, 0, torch.Generator().manual_seed(0))
+    assert alg.calibrated and alg.state_dict()["calibrated"] is True
+    with pytest.raises(ConfigError, match="alpha_init"):
+        make_algorithm("metasgd", make_module(0).parameters(), {"alpha_init": "random"})

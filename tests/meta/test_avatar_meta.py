@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 import alteredavatar.adapt.run as adapt_run
@@ -65,3 +66,35 @@ def test_tasks_of_one_step_draw_different_random_streams(tiny_net_path):
     fam = AvatarTaskFamily(load_avatar_net(tiny_net_path), TaskFamilyConfig(adapt=AdaptConfig(batch=1, res=32)))
     a, b = fam.sampler(bank.train, tasks_per_rank=2, seed=0)(3, 0, 1)
     assert a.name.split("@")[0] == b.name.split("@")[0] and a.seed != b.seed
+
+
+def test_warm_start_continues_an_earlier_init_and_metasgd_saves_its_rates(tmp_path, tiny_net_path):
+    from alteredavatar.adapt.style_file import load_style
+    from alteredavatar.errors import ConfigError
+    from alteredavatar.meta.run import meta_train
+
+    first = tmp_path / "first.yaml"
+    first.write_text(TINY_RUN.replace("algorithm: reptile", "algorithm: metasgd\nmetasgd: {inner_steps: 1, "
+                                      "inner_lr: 0.02, outer_lr: 0.01, alpha_init: normalized}"))
+    meta_train(first, tmp_path / "a", net_path=tiny_net_path, progress=False)
+    init_a, _ = load_style(tmp_path / "a" / "init.safetensors")
+    rates, rates_meta = load_style(tmp_path / "a" / "init_alpha.safetensors")
+    assert rates_meta["kind"] == "meta-sgd-rates" and set(rates) == set(init_a)
+    assert all(bool((r > 0).all()) for r in rates.values())
+
+    # Stage 2 starts from stage 1's init; with a negligible outer rate it ends where it started.
+    second = tmp_path / "second.yaml"
+    second.write_text(TINY_RUN.replace("outer_lr: 1.0, outer_lr_final: 0.5", "outer_lr: 1.0e-12, outer_lr_final: 1.0e-12")
+                      .replace("seed: 0}", f"seed: 0, init: {tmp_path / 'a' / 'init.safetensors'}}}"))
+    meta_train(second, tmp_path / "b", net_path=tiny_net_path, progress=False)
+    init_b, meta_b = load_style(tmp_path / "b" / "init.safetensors")
+    unstylized = load_avatar_net(tiny_net_path).style_state()
+    assert any(not torch.equal(init_a[k], unstylized[k]) for k in init_a)
+    for k in init_a:
+        torch.testing.assert_close(init_b[k], init_a[k], rtol=0, atol=1e-9)
+    assert meta_b["config"]["train"]["init"].endswith("init.safetensors")
+
+    missing = tmp_path / "missing.yaml"
+    missing.write_text(TINY_RUN.replace("seed: 0}", "seed: 0, init: nowhere/init.safetensors}"))
+    with pytest.raises(ConfigError, match="train.init: nowhere"):
+        meta_train(missing, tmp_path / "c", net_path=tiny_net_path, progress=False)
