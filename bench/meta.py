@@ -34,6 +34,7 @@ from alteredavatar.meta.run import load_run_config
 RESULTS = Path(__file__).resolve().parent / "results"
 EVAL_SEED = 1234  # texture evaluator seed; training uses 0, meta-train's own eval 4321
 CHECKPOINTS = (0, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 75, 100)
+INTERMEDIATE = (20, 30, 50)  # also report the steps to the baseline's score after these many steps
 
 
 def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates: dict | None = None,
@@ -130,7 +131,23 @@ def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int)
                 next(p["style"] for p in r["points"] if p["step"] == 10) for r in rs),
             "median_identity_at_10": statistics.median(x["identity_at_10"] for x in rows),
             "meta_steps": baseline_steps if name == "unstylized" else meta_steps,
+            "steps_to_baseline_at": steps_to_baseline_at(rs, base, baseline_steps),
         }
+    return out
+
+
+def steps_to_baseline_at(rs: list[dict], base: dict[str, dict], baseline_steps: int) -> dict[int, float | None]:
+    """Median steps (misses slowest; None if the median misses) to reach the unstylized start's score after
+    N steps, for N in INTERMEDIATE and `baseline_steps`: where along the baseline the speed-up holds."""
+    out = {}
+    for n in (*INTERMEDIATE, baseline_steps):
+        steps = []
+        for r in rs:
+            target = next(p["style"] for p in base[r["style"]]["points"] if p["step"] == n)
+            step, _ = steps_to_reach(r["points"], target)
+            steps.append(float("inf") if step is None else step)
+        med = statistics.median(steps)
+        out[n] = None if med == float("inf") else med
     return out
 
 
@@ -174,6 +191,15 @@ def write_markdown(report: dict, n_styles: int, baseline_steps: int) -> None:
                          f"{fmt(s['median_seconds'], '{:.1f}', '-')} | {fmt(s['seconds_ratio'], '{:.1f}x', '-')} | "
                          f"{s['median_style_at_5']:.4f} | {s['median_style_at_10']:.4f} | {s['median_identity_at_10']:.4f} |")
         lines.append("")
+        at = list(next(iter(report[key]["summary"].values()))["steps_to_baseline_at"])
+        lines += ["Median steps to reach the unstylized start's score after N steps (ratio N / steps):", "",
+                  "| init | " + " | ".join(f"N = {n}" for n in at) + " |", "|---|" + "---|" * len(at)]
+        for name, s in report[key]["summary"].items():
+            cells = []
+            for n, v in s["steps_to_baseline_at"].items():
+                cells.append(f"> {s['meta_steps']}" if v is None else f"{v:g} ({n / v:.1f}x)" if v else "0")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
     (RESULTS / "meta.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
@@ -186,7 +212,9 @@ def budget(meta: dict) -> str:
     text = (f"{algo}: {train.get('outer_steps', '?')} outer x {train.get('tasks_per_step', '?')} tasks x "
             f"{inner.get('inner_steps', '?')} inner, {tasks.get('batch', '?')} views @ {tasks.get('res', '?')} px")
     start = train.get("init")
-    if start and Path(start).with_suffix(".json").exists():
+    if "warm_start" in meta:
+        text = budget(meta["warm_start"]) + "; then " + text
+    elif start and Path(start).with_suffix(".json").exists():
         text = budget(json.loads(Path(start).with_suffix(".json").read_text())) + "; then " + text
     return text
 

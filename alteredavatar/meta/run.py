@@ -79,8 +79,10 @@ def task_family_config(cfg: dict) -> TaskFamilyConfig:
     return fam
 
 
-def warm_start(net, init: Path, net_path: Path) -> None:
-    """Start the style parameters from an earlier initialization made for this same network."""
+def warm_start(net, init: Path, net_path: Path) -> dict:
+    """Start the style parameters from an earlier initialization made for this same network.
+
+    Returns its provenance (path, command, config, and its own warm start if any) for the new init's JSON."""
     if not init.exists():
         raise ConfigError(f"train.init: {init} does not exist (run the meta-training that makes it first)")
     state, meta = load_style(init)
@@ -88,6 +90,7 @@ def warm_start(net, init: Path, net_path: Path) -> None:
     if sha and sha != file_sha256(net_path):
         raise ConfigError(f"train.init: {init} was made for another avatar network than {net_path}")
     apply_style(net, state)
+    return {"path": str(init), **{k: meta[k] for k in ("command", "config", "warm_start") if k in meta}}
 
 
 def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_path: Path | None = None,
@@ -102,8 +105,7 @@ def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_pat
     net_path = net_path or PRETRAINED_NET
     net = load_avatar_net(net_path)
     family = AvatarTaskFamily(net, task_family_config(cfg))  # freezes the unstylized reference first
-    if train.get("init"):
-        warm_start(net, Path(train["init"]), net_path)
+    started_from = warm_start(net, Path(train["init"]), net_path) if train.get("init") else None
     tcfg = TrainConfig(outer_steps=train.get("outer_steps", 150), checkpoint_every=train.get("checkpoint_every", 10),
                        eval_every=train.get("eval_every", 25), seed=train.get("seed", 0), out_dir=str(out))
     algo = build_algorithm(cfg, net.style_parameters(), tcfg.outer_steps)
@@ -118,6 +120,8 @@ def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_pat
             "config": cfg, "avatar_net": str(net_path), "avatar_net_sha256": file_sha256(net_path),
             "tasks": asdict(family.cfg), "eval_history": result.history,
         }
+        if started_from:
+            meta["warm_start"] = started_from
         save_style(out, net.style_state(), meta, stem="init")
         if hasattr(algo, "alpha"):  # Meta-SGD's test-time rule needs its learned per-parameter rates too
             rates = {name: a.detach().clone() for name, a in zip(net.style_state(), algo.alpha)}

@@ -93,6 +93,7 @@ def test_warm_start_continues_an_earlier_init_and_metasgd_saves_its_rates(tmp_pa
     for k in init_a:
         torch.testing.assert_close(init_b[k], init_a[k], rtol=0, atol=1e-9)
     assert meta_b["config"]["train"]["init"].endswith("init.safetensors")
+    assert meta_b["warm_start"]["config"]["algorithm"] == "metasgd"  # stage 1's provenance travels along
 
     missing = tmp_path / "missing.yaml"
     missing.write_text(TINY_RUN.replace("seed: 0}", "seed: 0, init: nowhere/init.safetensors}"))
