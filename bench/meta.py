@@ -211,11 +211,8 @@ def budget(meta: dict) -> str:
     train, tasks, inner = cfg.get("train", {}), cfg.get("tasks", {}), cfg.get(algo, {})
     text = (f"{algo}: {train.get('outer_steps', '?')} outer x {train.get('tasks_per_step', '?')} tasks x "
             f"{inner.get('inner_steps', '?')} inner, {tasks.get('batch', '?')} views @ {tasks.get('res', '?')} px")
-    start = train.get("init")
     if "warm_start" in meta:
         text = budget(meta["warm_start"]) + "; then " + text
-    elif start and Path(start).with_suffix(".json").exists():
-        text = budget(json.loads(Path(start).with_suffix(".json").read_text())) + "; then " + text
     return text
 
 
