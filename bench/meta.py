@@ -27,6 +27,7 @@ from alteredavatar.adapt.objective import ObjectiveConfig
 from alteredavatar.adapt.style_file import apply_style, load_style
 from alteredavatar.avatar.identities import HELD_OUT
 from alteredavatar.avatar.pretrained import load_avatar_with_reference
+from alteredavatar.meta.algorithms import rated_sgd_step
 from alteredavatar.meta.avatar_tasks import identity_score, style_score
 from alteredavatar.meta.bank import StyleBank
 from alteredavatar.meta.run import load_run_config
@@ -81,10 +82,8 @@ class MetaSGDStep:
         for p in self.params:
             p.grad = None
 
-    @torch.no_grad()
     def step(self) -> None:
-        for p, a in zip(self.params, self.alpha):
-            p.addcmul_(a, p.grad, value=-1.0)
+        rated_sgd_step(self.params, self.alpha, [p.grad for p in self.params])
 
 
 def steps_to_reach(points: list[dict], target: float) -> tuple[int | None, float | None]:

@@ -103,6 +103,13 @@ class MetaSGDConfig:
             raise ConfigError(f"alpha_init must be 'constant' or 'normalized', got {self.alpha_init!r}")
 
 
+@torch.no_grad()
+def rated_sgd_step(params: list[torch.Tensor], alpha: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
+    """Meta-SGD's update rule, in place: θ ← θ − α ⊙ g (α per element, shaped like θ)."""
+    for p, a, g in zip(params, alpha, grads):
+        p.addcmul_(a, g, value=-1.0)
+
+
 def _make_opt(kind: str, params: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr) if kind == "adam" else torch.optim.SGD(params, lr=lr)
 
@@ -358,9 +365,8 @@ class MetaSGD(MetaAlgorithm):
         return super().meta_step(tasks, step, gen)
 
     def _alpha_update(self, grads: list[torch.Tensor], gsum: list[torch.Tensor] | None = None) -> None:
+        rated_sgd_step(self.params, self.alpha, grads)
         with torch.no_grad():
-            for p, a, g in zip(self.params, self.alpha, grads):
-                p.addcmul_(a, g, value=-1.0)
             if gsum is not None:
                 for s, g in zip(gsum, grads):
                     s.add_(g)
