@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from alteredavatar.adapt.guide import StyleGuide
 from alteredavatar.adapt.objective import ObjectiveConfig, displacement_regularizer, lowpass_distance
+from alteredavatar.adapt.schedule import LrSchedule, per_tensor_adam
 from alteredavatar.avatar.expressions import ExpressionSamplerConfig, sample_expressions
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.errors import ConfigError, TrainingError
@@ -60,10 +61,13 @@ class Stylizer:
     """Holds one stylization problem (avatar, guide, configs) and runs steps on the style parameters."""
 
     def __init__(self, avatar: AnimatableAvatar, guide: StyleGuide, cfg: AdaptConfig, obj: ObjectiveConfig,
-                 source: AnimatableAvatar | None = None):
-        """`source` renders the unstylized reference; by default a frozen copy of `avatar` as it is now."""
+                 source: AnimatableAvatar | None = None, schedule: LrSchedule | None = None):
+        """`source` renders the unstylized reference; by default a frozen copy of `avatar` as it is now.
+        `schedule`: per-step, per-tensor rates (a meta-learned init's) used instead of the constant `cfg.lr`."""
         cfg.check()
-        self.avatar, self.guide, self.cfg, self.obj = avatar, guide, cfg, obj
+        if schedule is not None and schedule.names != list(avatar.net.style_state()):
+            raise ConfigError("the learning-rate schedule was made for another avatar network")
+        self.avatar, self.guide, self.cfg, self.obj, self.schedule = avatar, guide, cfg, obj, schedule
         self.source = source or AnimatableAvatar(avatar.mesh, copy.deepcopy(avatar.net))
         self.source.requires_grad_(False)
         avatar.net.requires_grad_(False)
@@ -88,8 +92,17 @@ class Stylizer:
         total = (1 - s) * style + s * ident + reg
         return total, {"loss": total.item(), "style": style.item(), "identity": ident.item(), "reg": reg.item()}
 
+    def optimizer(self) -> torch.optim.Adam:
+        """Adam over the style parameters (one group per tensor; `step_lr` sets the rates of each step)."""
+        return per_tensor_adam(self.params, self.cfg.lr)
+
+    def step_lr(self, opt: torch.optim.Optimizer, step: int) -> None:
+        """Rates for `step`: the schedule's row when there is one, else the constant `cfg.lr`."""
+        if self.schedule is not None:
+            self.schedule.apply(opt, step)
+
     def run(self, progress: bool = True, label: str = "stylize") -> AdaptResult:
-        opt = torch.optim.Adam(self.params, lr=self.cfg.lr)
+        opt = self.optimizer()
         history: list[dict[str, float]] = []
         interrupted = False
         start = time.perf_counter()
@@ -100,6 +113,7 @@ class Stylizer:
             try:
                 for step in range(self.cfg.steps):
                     opt.zero_grad(set_to_none=True)
+                    self.step_lr(opt, step)
                     loss, parts = self.loss(self.gen)
                     if not torch.isfinite(loss):
                         raise TrainingError(f"the loss became {parts['loss']} at step {step}; nothing was written. "

@@ -17,6 +17,7 @@ import alteredavatar
 from alteredavatar.adapt.guide import StyleGuide, StyleSpec
 from alteredavatar.adapt.loop import AdaptConfig, AdaptResult, Stylizer
 from alteredavatar.adapt.objective import ObjectiveConfig
+from alteredavatar.adapt.schedule import LrSchedule
 from alteredavatar.adapt.style_file import apply_style, load_style, save_style
 from alteredavatar.avatar.expressions import PRESET_NAMES
 from alteredavatar.avatar.model import AnimatableAvatar
@@ -62,6 +63,8 @@ class StylizeJob:
     """Avatar network weights (default: the built-in pretrained network)."""
     init: str = "auto"
     """`auto` (meta-learned init when one exists for this network + guidance), `unstylized`, or a style folder."""
+    learned_rates: bool = True
+    """Adapt at the per-step rates meta-learned with the init, when it has them (else Adam at adapt.lr)."""
     eval_clip: str | None = None
     """A second CLIP (hub id or folder) for the metrics, so they are not judged by the training model."""
 
@@ -75,19 +78,19 @@ def meta_init_path(guidance: str) -> Path:
     return ASSETS / f"meta_init_{guidance}.safetensors"
 
 
-def choose_init(job: StylizeJob, net_path: Path) -> tuple[dict[str, torch.Tensor] | None, str]:
-    """(style state to start from or None, a label for the metadata)."""
+def choose_init(job: StylizeJob, net_path: Path) -> tuple[dict[str, torch.Tensor] | None, str, dict | None]:
+    """(style state to start from or None, a label for the metadata, the init's learned rates as JSON or None)."""
     if job.init == "unstylized":
-        return None, "unstylized"
+        return None, "unstylized", None
     if job.init != "auto":
         state, _ = load_style(job.init)
-        return state, f"style:{job.init}"
+        return state, f"style:{job.init}", None
     path = meta_init_path(job.style.guidance)
     if path.exists():
         state, meta = load_style(path)
         if meta.get("avatar_net_sha256") in (None, file_sha256(net_path)):
-            return state, f"meta:{path.name}"
-    return None, "unstylized"
+            return state, f"meta:{path.name}", meta.get("lr_schedule") if job.learned_rates else None
+    return None, "unstylized", None
 
 
 def check_output_dir(out: Path) -> None:
@@ -120,10 +123,13 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
     judge = load_clip(job.eval_clip) if job.eval_clip else guide.clip
     net_path = job.net or PRETRAINED_NET
     avatar, source = load_avatar_with_reference(job.avatar, net_path)
-    init, init_label = choose_init(job, net_path)
+    init, init_label, schedule = choose_init(job, net_path)
     if init is not None:
         apply_style(avatar.net, init)
-    result: AdaptResult = Stylizer(avatar, guide, job.adapt, job.objective, source=source).run(progress)
+    if schedule is not None:
+        schedule = LrSchedule.from_json(schedule, list(avatar.net.style_state()))
+    result: AdaptResult = Stylizer(avatar, guide, job.adapt, job.objective, source=source,
+                                   schedule=schedule).run(progress)
     avatar.requires_grad_(False)
     metrics = stylization_metrics(avatar, source, guide.style_image, judge, job.style.text,
                                   same_clip_as_training=judge is not None and judge is guide.clip)
@@ -132,7 +138,8 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
         **guide.describe(), "strength": job.objective.strength, "steps": len(result.history),
         "steps_requested": job.adapt.steps, "interrupted": result.interrupted, "seconds": round(result.seconds, 2),
         "avatar": job.avatar, "avatar_net": str(net_path), "avatar_net_sha256": file_sha256(net_path),
-        "init": init_label, "adapt": asdict(job.adapt), "objective": asdict(job.objective),
+        "init": init_label, "lr": "learned per-step rates of the init" if schedule else job.adapt.lr,
+        "adapt": asdict(job.adapt), "objective": asdict(job.objective),
         "versions": {"alteredavatar": alteredavatar.__version__, "torch": torch.__version__},
         "metrics": {k: v for k, v in metrics.items() if k != "history"},
     }

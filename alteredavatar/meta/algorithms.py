@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from alteredavatar.adapt.schedule import per_tensor_adam
 from alteredavatar.errors import ConfigError, TrainingError
 from alteredavatar.meta.task import Task, draw_seed, task_generator
 
@@ -58,11 +59,20 @@ class ReptileConfig:
     outer_lr: float = 1.0  # ε at step 0
     outer_lr_final: float = 0.0  # ε at step >= total_steps
     total_steps: int = 1000
+    learn_rates: bool = False
+    """Also meta-learn the inner Adam's rate per step and per tensor (MAML++'s LSLR), first-order: after the
+    k steps one query gradient q gives ∂L/∂log lr[s, t] ≈ <q_t, Δθ_t at step s>. Needs inner_opt "adam"."""
+    rates_per_step: bool = True
+    """One rate per step and tensor (MAML++); false: one rate per tensor shared by all steps (Meta-SGD per layer)."""
+    rates_lr: float = 0.03
+    """Outer Adam rate on the log rates (a step changes a rate by about this fraction)."""
 
     def check(self) -> None:
         _check_common(self)
         if self.outer_lr_final < 0 or self.total_steps < 1:
             raise ConfigError("outer_lr_final must be >= 0 and total_steps >= 1")
+        if self.learn_rates and (self.inner_opt != "adam" or not self.rates_lr > 0):
+            raise ConfigError("learn_rates needs inner_opt 'adam' and rates_lr > 0")
 
 
 @dataclass
@@ -269,27 +279,94 @@ class MetaAlgorithm:
 
 
 class Reptile(MetaAlgorithm):
-    """Reptile (Nichol et al. 2018): θ ← θ + ε_t · mean_tasks(θ'_task − θ)."""
+    """Reptile (Nichol et al. 2018): θ ← θ + ε_t · mean_tasks(θ'_task − θ).
+
+    With ``learn_rates`` the inner Adam runs at learned per-step, per-tensor rates lr[s, t] = inner_lr ·
+    exp(ρ[s, t]) (steps past k reuse row k − 1). With θ_k = θ_0 + Σ_s Δθ_s and each Adam step's size
+    proportional to its rate, ∂θ_k/∂log lr[s, t] ≈ Δθ_{s,t} (later steps' dependence dropped), so a fresh
+    query gradient q at θ_k gives ∂L/∂ρ[s, t] ≈ <q_t, Δθ_{s,t}>: a rate grows while the loss still falls
+    along the steps it scaled and shrinks when they overshoot. An outer Adam steps ρ.
+    """
 
     name = "reptile"
     config_cls = ReptileConfig
+
+    def __init__(self, params, cfg=None, reduce_fn=None):
+        super().__init__(params, cfg, reduce_fn)
+        self.log_rates: nn.Parameter | None = None
+        if self.cfg.learn_rates:
+            rows = self.cfg.inner_steps if self.cfg.rates_per_step else 1
+            self.log_rates = nn.Parameter(torch.zeros(rows, len(self.params), dtype=torch.float64))
+            self.rates_opt = torch.optim.Adam([self.log_rates], lr=self.cfg.rates_lr)
 
     def outer_lr_at(self, step: int) -> float:
         """ε_t, linear from outer_lr (step 0) to outer_lr_final (step >= total_steps)."""
         frac = min(max(step, 0) / self.cfg.total_steps, 1.0)
         return self.cfg.outer_lr + (self.cfg.outer_lr_final - self.cfg.outer_lr) * frac
 
+    def rates(self) -> torch.Tensor | None:
+        """The learned inner rates, (inner_steps or 1, n_params) absolute learning rates, or None."""
+        return None if self.log_rates is None else self.cfg.inner_lr * self.log_rates.detach().exp()
+
+    def _inner_update(self, steps_out: list[list[torch.Tensor]] | None = None) -> InnerUpdate:
+        """Adam at inner_lr, or at the learned rates of each step (recording each step's Δθ in ``steps_out``)."""
+        if self.log_rates is None:
+            return super()._inner_update()
+        opt = per_tensor_adam(self.params, self.cfg.inner_lr)
+        rates = self.rates()
+        count = [0]
+
+        def update(grads: list[torch.Tensor]) -> None:
+            for group, lr in zip(opt.param_groups, rates[min(count[0], len(rates) - 1)].tolist()):
+                group["lr"] = lr
+            before = self._snapshot() if steps_out is not None else None
+            _opt_update(opt, self.params, grads)
+            if steps_out is not None:
+                steps_out.append([p.detach() - b for p, b in zip(self.params, before)])
+            count[0] += 1
+
+        return update
+
+    def _update_templates(self):
+        return list(self.params) if self.log_rates is None else [*self.params, self.log_rates]
+
     def _task_update(self, task, gen, start, step):
-        losses = self.inner_adapt(task, self.cfg.inner_steps, gen, outer_step=step)
+        steps: list[list[torch.Tensor]] = []
+        losses = self._run_inner(task, self.cfg.inner_steps, gen, step, self._inner_update(steps))
         delta = [p.detach() - s for p, s in zip(self.params, start)]
-        return delta, losses[0].item(), losses[-1].item()
+        if self.log_rates is None:
+            return delta, losses[0].item(), losses[-1].item()
+        query = self._loss(task, gen, f"at the query loss of outer step {step}")
+        q = self._grads(query)
+        rate_grad = torch.tensor([[float((g * d).sum()) for g, d in zip(q, row)] for row in steps], dtype=torch.float64)
+        if not self.cfg.rates_per_step:  # one shared row: the step displacements add up to θ' − θ
+            rate_grad = rate_grad.sum(0, keepdim=True)
+        return [*delta, rate_grad], losses[0].item(), query.item()
 
     def _apply(self, update, step):
         eps = self.outer_lr_at(step)
         with torch.no_grad():
             for p, d in zip(self.params, update):
                 p.add_(d.to(p.dtype), alpha=eps)
+        if self.log_rates is not None:
+            _opt_update(self.rates_opt, [self.log_rates], [update[-1]])
         return {"outer_lr": eps}
+
+    def state_dict(self):
+        state = super().state_dict()
+        if self.log_rates is not None:
+            state |= {"log_rates": self.log_rates.detach().clone(), "rates_optimizer": self.rates_opt.state_dict()}
+        return state
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        if self.log_rates is not None:
+            if "log_rates" not in state:
+                raise ConfigError("checkpoint has no learned rates, but this run has learn_rates: true")
+            (log_rates,) = self._checked([state["log_rates"]], [self.log_rates], "log_rates")
+            with torch.no_grad():
+                self.log_rates.copy_(log_rates)
+            self.rates_opt.load_state_dict(state["rates_optimizer"])
 
 
 class FOMAML(MetaAlgorithm):

@@ -3,7 +3,7 @@
 Config (all keys optional except `styles.train`; see configs/meta_texture.yaml):
 
     algorithm: reptile            # reptile | fomaml | metasgd
-    reptile: {inner_steps: 5, inner_lr: 0.02, outer_lr: 1.0, outer_lr_final: 0.1}
+    reptile: {inner_steps: 5, inner_lr: 0.02, outer_lr: 1.0, outer_lr_final: 0.1, learn_rates: false}
     train: {outer_steps: 150, tasks_per_step: 2, checkpoint_every: 10, eval_every: 25, seed: 0,
             init: runs/earlier/init.safetensors}   # optional: continue from an earlier initialization
     tasks: {guidance: texture, identities: [ada, bo, chen, dev, eli], batch: 2, res: 96, strength: 0.5}
@@ -11,8 +11,9 @@ Config (all keys optional except `styles.train`; see configs/meta_texture.yaml):
     styles: {train: {...}, held_out: {...}}   # see meta/bank.py
 
 Writes `<out>/ckpt.*` (resumable) and `<out>/init.safetensors` + `init.json` (a style file: the
-initialization, the command and config that made it, and the avatar network's hash); Meta-SGD also writes
-its learned per-parameter inner rates as `<out>/init_alpha.*`.
+initialization, the command and config that made it, and the avatar network's hash; with Reptile's
+`learn_rates`, also its learned per-step rates as `lr_schedule`); Meta-SGD also writes its learned
+per-parameter inner rates as `<out>/init_alpha.*`.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ import yaml
 from alteredavatar.adapt.loop import AdaptConfig
 from alteredavatar.adapt.objective import ObjectiveConfig
 from alteredavatar.adapt.run import file_sha256
+from alteredavatar.adapt.schedule import LrSchedule
 from alteredavatar.adapt.style_file import apply_style, load_style, save_style
 from alteredavatar.avatar.pretrained import PRETRAINED_NET, load_avatar_net
 from alteredavatar.errors import ConfigError
 from alteredavatar.meta import distributed
-from alteredavatar.meta.algorithms import FOMAMLConfig, MetaSGDConfig, ReptileConfig, make_algorithm
+from alteredavatar.meta.algorithms import FOMAMLConfig, MetaSGDConfig, Reptile, ReptileConfig, make_algorithm
 from alteredavatar.meta.avatar_tasks import AvatarTaskFamily, TaskFamilyConfig, style_score
 from alteredavatar.meta.bank import StyleBank
 from alteredavatar.meta.trainer import MetaTrainer, TrainConfig
@@ -122,6 +124,9 @@ def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_pat
         }
         if started_from:
             meta["warm_start"] = started_from
+        rates = algo.rates() if isinstance(algo, Reptile) else None
+        if rates is not None:  # the learned per-step rates travel with the init (stylize uses them)
+            meta["lr_schedule"] = LrSchedule(list(net.style_state()), rates).to_json()
         save_style(out, net.style_state(), meta, stem="init")
         if hasattr(algo, "alpha"):  # Meta-SGD's test-time rule needs its learned per-parameter rates too
             rates = {name: a.detach().clone() for name, a in zip(net.style_state(), algo.alpha)}

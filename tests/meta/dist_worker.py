@@ -19,17 +19,17 @@ from alteredavatar.meta import distributed  # noqa: E402
 from alteredavatar.meta.algorithms import make_algorithm  # noqa: E402
 from alteredavatar.meta.task import Task  # noqa: E402
 from alteredavatar.meta.trainer import MetaTrainer, TrainConfig  # noqa: E402
-from meta.synthetic import ALG_CONFIGS, make_module, sampler  # noqa: E402
+from meta.synthetic import ALG_CONFIGS, algorithm_name, learned_tensors, make_module, sampler  # noqa: E402
 
 STEPS = 4
 
 
 def train(name: str, out_dir: Path, rank: int, **run) -> list[torch.Tensor]:
     m = make_module(seed=rank)  # rank 1 starts elsewhere: the trainer must sync θ from rank 0
-    alg = make_algorithm(name, m.parameters(), ALG_CONFIGS[name])
+    alg = make_algorithm(algorithm_name(name), m.parameters(), ALG_CONFIGS[name])
     cfg = TrainConfig(outer_steps=STEPS, checkpoint_every=2, seed=3, out_dir=str(out_dir))
     MetaTrainer(alg, sampler(m, per_step=2), cfg).run(progress=False, **run)
-    return [p.detach() for p in alg.params] + [a.detach() for a in getattr(alg, "alpha", [])]
+    return learned_tensors(alg)
 
 
 def main(out: Path) -> None:

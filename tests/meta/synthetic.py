@@ -56,3 +56,17 @@ ALG_CONFIGS = {
     "fomaml": dict(inner_steps=2, inner_lr=0.05, inner_opt="adam", outer_lr=0.05),
     "metasgd": dict(inner_steps=2, inner_lr=0.05, outer_lr=0.05, alpha_init="normalized"),
 }
+ALG_CONFIGS["reptile+rates"] = {**ALG_CONFIGS["reptile"], "learn_rates": True}  # Reptile + learned inner rates
+
+
+def algorithm_name(key: str) -> str:
+    """The algorithm behind an ALG_CONFIGS key ("reptile+rates" -> "reptile")."""
+    return key.split("+")[0]
+
+
+def learned_tensors(alg) -> list[torch.Tensor]:
+    """Everything an algorithm learns: θ, then Meta-SGD's α or Reptile's learned log rates when present."""
+    extra = list(getattr(alg, "alpha", []))
+    if getattr(alg, "log_rates", None) is not None:
+        extra.append(alg.log_rates.detach())
+    return [p.detach() for p in alg.params] + [a.detach() for a in extra]

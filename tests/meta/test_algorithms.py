@@ -165,3 +165,61 @@ def test_metasgd_normalized_alpha_makes_first_step_inner_lr_sized():
     assert alg.calibrated and alg.state_dict()["calibrated"] is True
     with pytest.raises(ConfigError, match="alpha_init"):
         make_algorithm("metasgd", make_module(0).parameters(), {"alpha_init": "random"})
+
+
+def test_reptile_learned_rates_start_as_plain_reptile_and_record_the_formula():
+    """Rates start at inner_lr, so θ moves exactly like plain Reptile; the rate update is <q_t, Δθ_{s,t}>."""
+    cfg = dict(inner_steps=2, inner_lr=0.05, inner_opt="adam", outer_lr=1.0, outer_lr_final=1.0)
+    plain, learned = make_module(0), make_module(0)
+    captured = []
+    alg_p = make_algorithm("reptile", plain.parameters(), cfg)
+    alg_l = make_algorithm("reptile", learned.parameters(), {**cfg, "learn_rates": True},
+                           reduce_fn=lambda ts: captured.extend(t.clone() for t in ts) or ts)
+    alg_p.meta_step([make_task(plain, 4)], 0, torch.Generator().manual_seed(2))
+    alg_l.meta_step([make_task(learned, 4)], 0, torch.Generator().manual_seed(2))
+    for p, q in zip(plain.parameters(), learned.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-7)
+
+    # by hand: two Adam steps recording each step's displacement, then one query gradient
+    ref = make_module(0)
+    task = make_task(ref, 4)
+    tgen = task_generator(task, draw_seed(torch.Generator().manual_seed(2)))
+    opt = torch.optim.Adam(ref.parameters(), lr=0.05)
+    steps = []
+    for _ in range(2):
+        before = _values(ref.parameters())
+        opt.zero_grad()
+        task.loss(tgen).backward()
+        opt.step()
+        steps.append([p.detach() - b for p, b in zip(ref.parameters(), before)])
+    q = torch.autograd.grad(task.loss(tgen), list(ref.parameters()))
+    expected = torch.tensor([[float((g * d).sum()) for g, d in zip(q, row)] for row in steps], dtype=torch.float64)
+    torch.testing.assert_close(captured[-1], expected, rtol=1e-5, atol=1e-9)
+    rates = alg_l.rates()
+    assert rates.shape == (2, 2) and not torch.allclose(rates, torch.full_like(rates, 0.05))
+
+    # one rate per tensor shared by all steps: the gradient sums over steps, <q_t, θ'_t − θ_t>
+    shared, captured = make_module(0), []
+    alg_s = make_algorithm("reptile", shared.parameters(), {**cfg, "learn_rates": True, "rates_per_step": False},
+                           reduce_fn=lambda ts: captured.extend(t.clone() for t in ts) or ts)
+    alg_s.meta_step([make_task(shared, 4)], 0, torch.Generator().manual_seed(2))
+    torch.testing.assert_close(captured[-1], expected.sum(0, keepdim=True), rtol=1e-5, atol=1e-9)
+    assert alg_s.rates().shape == (1, 2)
+
+
+@pytest.mark.parametrize("inner_lr,grows", [(0.002, True), (2.0, False)])
+def test_learned_rates_grow_when_too_small_shrink_when_too_large_and_help(inner_lr, grows):
+    """A rate far too small (loss still falling after k steps) grows; one that overshoots shrinks. Either way
+    the held-out loss after k steps at the learned rates beats the starting rate (θ kept fixed here)."""
+    m = make_module(0)
+    cfg = dict(inner_steps=3, inner_lr=inner_lr, inner_opt="adam", outer_lr=1e-12, outer_lr_final=1e-12,
+               learn_rates=True, rates_lr=0.1)
+    alg = make_algorithm("reptile", m.parameters(), cfg)
+    before = _heldout_loss(m, alg)
+    sample = sampler(m, per_step=2)
+    for step in range(30):
+        alg.meta_step(sample(step, 0, 1), step, torch.Generator().manual_seed(step))
+    ratio = alg.rates() / inner_lr
+    assert bool((ratio > 1.5).all()) if grows else bool((ratio < 0.8).all()), ratio
+    after = _heldout_loss(m, alg)
+    assert after < 0.9 * before

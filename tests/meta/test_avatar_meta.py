@@ -39,12 +39,15 @@ def test_sampler_is_deterministic_and_splits_tasks_across_ranks(tiny_net_path):
 
 def test_meta_train_cli_writes_init_and_stylize_starts_from_it(tmp_path, tiny_net_path, monkeypatch):
     cfg = tmp_path / "run.yaml"
-    cfg.write_text(TINY_RUN)
+    cfg.write_text(TINY_RUN.replace("outer_lr_final: 0.5}", "outer_lr_final: 0.5, learn_rates: true}"))
     out = tmp_path / "meta"
     assert main(["meta-train", str(cfg), "--out", str(out), "--net", str(tiny_net_path)]) == 0
     meta = json.loads((out / "init.json").read_text())
     assert meta["algorithm"] == "reptile" and meta["guidance"] == "texture" and "meta-train" in meta["command"]
     assert meta["eval_history"], "held-out evaluation ran"
+    rates = meta["lr_schedule"]  # 1 inner step x every style tensor, learned (moved off inner_lr)
+    assert len(rates["lr"]) == 1 and len(rates["lr"][0]) == len(rates["tensors"]) == len(load_avatar_net(tiny_net_path).style_state())
+    assert any(abs(r - 0.02) > 1e-4 for r in rates["lr"][0])
     monkeypatch.setattr(adapt_run, "meta_init_path", lambda guidance: out / "init.safetensors")
     style = tmp_path / "style.png"
     from alteredavatar.export.media import to_uint8, write_png
@@ -56,7 +59,10 @@ def test_meta_train_cli_writes_init_and_stylize_starts_from_it(tmp_path, tiny_ne
             "--style.guidance", "texture", "--adapt.steps", "1", "--adapt.batch", "1", "--adapt.res", "32",
             "--output.frames", "2", "--output.res", "32", "--output.ssaa", "1"]
     assert main(args) == 0
-    assert json.loads((sty / "style.json").read_text())["init"] == "meta:init.safetensors"
+    used = json.loads((sty / "style.json").read_text())
+    assert used["init"] == "meta:init.safetensors" and used["lr"] == "learned per-step rates of the init"
+    assert main([*args, "--no-learned-rates"]) == 0
+    assert json.loads((sty / "style.json").read_text())["lr"] == 0.02
     assert main([*args, "--init", "unstylized"]) == 0
     assert json.loads((sty / "style.json").read_text())["init"] == "unstylized"
 

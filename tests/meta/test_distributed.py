@@ -15,7 +15,7 @@ from alteredavatar.meta.algorithms import make_algorithm
 from alteredavatar.meta.distributed import allreduce_mean, broadcast_bytes, world_size
 from alteredavatar.meta.trainer import MetaTrainer, TrainConfig
 
-from .synthetic import ALG_CONFIGS, make_module, sampler
+from .synthetic import ALG_CONFIGS, algorithm_name, learned_tensors, make_module, sampler
 
 WORKER = Path(__file__).with_name("dist_worker.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,10 +54,10 @@ def test_two_processes_equal_one_process(tmp_path):
     _launch(tmp_path)
     for name in ALG_CONFIGS:
         m = make_module(0)
-        alg = make_algorithm(name, m.parameters(), ALG_CONFIGS[name])
+        alg = make_algorithm(algorithm_name(name), m.parameters(), ALG_CONFIGS[name])
         cfg = TrainConfig(outer_steps=4, checkpoint_every=2, seed=3, out_dir=str(tmp_path / "single" / name))
         MetaTrainer(alg, sampler(m, per_step=2), cfg).run(progress=False)
-        single = [p.detach() for p in alg.params] + [a.detach() for a in getattr(alg, "alpha", [])]
+        single = learned_tensors(alg)
         r0, r1 = _theta(tmp_path / f"{name}-rank0.safetensors"), _theta(tmp_path / f"{name}-rank1.safetensors")
         assert all(torch.equal(a, b) for a, b in zip(r0, r1)), f"{name}: ranks diverged"
         for a, b in zip(single, r0):

@@ -10,14 +10,14 @@ from alteredavatar.meta.algorithms import make_algorithm
 from alteredavatar.meta.task import Task
 from alteredavatar.meta.trainer import CKPT_JSON, CKPT_TENSORS, MetaTrainer, TrainConfig
 
-from .synthetic import ALG_CONFIGS, HELD_OUT, make_module, make_task, sampler
+from .synthetic import ALG_CONFIGS, HELD_OUT, algorithm_name, learned_tensors, make_module, make_task, sampler
 
 CFGS = ALG_CONFIGS
 
 
 def _trainer(name, out_dir, steps=6, every=2, eval_every=0, with_eval=False):
     m = make_module(0)
-    alg = make_algorithm(name, m.parameters(), CFGS[name])
+    alg = make_algorithm(algorithm_name(name), m.parameters(), CFGS[name])
 
     def eval_fn():
         task = make_task(m, HELD_OUT)
@@ -29,15 +29,15 @@ def _trainer(name, out_dir, steps=6, every=2, eval_every=0, with_eval=False):
 
 
 def _state(alg):
-    tensors = [p.detach() for p in alg.params] + [a.detach() for a in getattr(alg, "alpha", [])]
-    opt = getattr(alg, "outer_opt", None)
-    if opt is not None:
-        state = opt.state_dict()["state"]
-        tensors += [state[i][k] for i in sorted(state) for k in sorted(state[i])]
+    tensors = learned_tensors(alg)
+    for opt in (getattr(alg, "outer_opt", None), getattr(alg, "rates_opt", None)):
+        if opt is not None:
+            state = opt.state_dict()["state"]
+            tensors += [state[i][k] for i in sorted(state) for k in sorted(state[i])]
     return tensors
 
 
-@pytest.mark.parametrize("name,every", [("reptile", 2), ("fomaml", 1), ("metasgd", 2)])
+@pytest.mark.parametrize("name,every", [("reptile", 2), ("reptile+rates", 2), ("fomaml", 1), ("metasgd", 2)])
 def test_interrupted_and_resumed_run_is_bit_identical(tmp_path, name, every):
     full = _trainer(name, tmp_path / "full", every=every, eval_every=2, with_eval=True)
     res_full = full.run(progress=False)

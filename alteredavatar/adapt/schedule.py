@@ -1,0 +1,59 @@
+"""Per-step, per-tensor Adam learning rates: the meta-learned half of fast adaptation.
+
+A meta-learned initialization can also carry the rates its few test-time steps should use (MAML++'s
+"LSLR", learned per layer and per step; here learned first-order, see `meta/algorithms.py`). The schedule is
+a (K, n) table: row k holds the rate of each of the n style tensors at step k; steps past the last row
+reuse it. It travels as plain JSON in the init's metadata, keyed by tensor name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from alteredavatar.errors import AlteredAvatarError
+
+
+@dataclass
+class LrSchedule:
+    """names: the n style tensors, in the order of the parameters it drives; lrs: (K, n) positive rates."""
+
+    names: list[str]
+    lrs: torch.Tensor
+
+    def __post_init__(self) -> None:
+        if self.lrs.dim() != 2 or self.lrs.shape[1] != len(self.names) or self.lrs.shape[0] < 1:
+            raise AlteredAvatarError(f"learning-rate schedule: expected a (steps, {len(self.names)}) table, "
+                                     f"got shape {tuple(self.lrs.shape)}")
+        if not (torch.isfinite(self.lrs).all() and (self.lrs > 0).all()):
+            raise AlteredAvatarError("learning-rate schedule: rates must be finite and > 0")
+
+    def row(self, step: int) -> list[float]:
+        """The n rates at `step` (the last row for steps past the table)."""
+        return self.lrs[min(step, self.lrs.shape[0] - 1)].tolist()
+
+    def apply(self, opt: torch.optim.Optimizer, step: int) -> None:
+        """Set the rates of an optimizer built by `per_tensor_adam` for `step`."""
+        for group, lr in zip(opt.param_groups, self.row(step), strict=True):
+            group["lr"] = lr
+
+    def to_json(self) -> dict:
+        return {"tensors": list(self.names), "lr": self.lrs.tolist()}
+
+    @classmethod
+    def from_json(cls, data: dict, names: Sequence[str]) -> LrSchedule:
+        """Parse `to_json` output for a network whose style tensors are `names` (reordered to match)."""
+        try:
+            table = dict(zip(data["tensors"], torch.tensor(data["lr"], dtype=torch.float64).t(), strict=True))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AlteredAvatarError(f"learning-rate schedule: malformed ({exc})") from None
+        if set(table) != set(names):
+            raise AlteredAvatarError("learning-rate schedule: its tensor names do not match this avatar network")
+        return cls(list(names), torch.stack([table[n] for n in names], dim=1))
+
+
+def per_tensor_adam(params: Sequence[torch.Tensor], lr: float) -> torch.optim.Adam:
+    """Adam with one parameter group per tensor, so a `LrSchedule` can set each tensor's rate."""
+    return torch.optim.Adam([{"params": [p]} for p in params], lr=lr)
