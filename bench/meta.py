@@ -2,13 +2,15 @@
 
 For every held-out style of the bank (never seen in meta-training) and each initialization —
 (b) the unstylized parameters (plain optimisation, what every peer does), (a) the Reptile init, and
-(c) FOMAML / Meta-SGD inits when their runs exist — run the product's own stylization loop
-(`Stylizer`, test-time settings) and record, at fixed steps, the style metric (texture distance from an
-evaluator whose random filters use a seed training never used) and the identity metric (low-pass
-distance to the unstylized avatar). Then: steps and seconds (a) needs to reach the style score that (b)
-reaches after 100 steps, and their ratio (target >= 10x fewer steps). Repeated for the held-out identity.
+(c) the other meta-learners' inits (`--init NAME=RUN`, each used the way `stylize` uses it) — run the
+product's own stylization loop (`Stylizer`, test-time settings) and record, at fixed steps, the style
+metric (texture distance from an evaluator whose random filters use a seed training never used) and the
+identity metric (low-pass distance to the unstylized avatar). Then: steps and seconds (a) needs to reach
+the style score that (b) reaches after 100 steps, and their ratio (target >= 10x fewer steps). Repeated
+for the held-out identity.
 
-Writes bench/results/meta.{json,md,png}.  Run: `python bench/meta.py --reptile runs/meta_texture ...`
+Writes bench/results/meta.{json,md,png}.  Run: `python bench/meta.py --init reptile=runs/meta_texture ...`
+(`make bench` lists every run it compares).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import torch
 from alteredavatar.adapt.guide import StyleGuide, StyleSpec
 from alteredavatar.adapt.loop import AdaptConfig, Stylizer
 from alteredavatar.adapt.objective import ObjectiveConfig
+from alteredavatar.adapt.schedule import LrSchedule
 from alteredavatar.adapt.style_file import apply_style, load_style
 from alteredavatar.avatar.identities import HELD_OUT
 from alteredavatar.avatar.pretrained import load_avatar_with_reference
@@ -39,21 +42,23 @@ INTERMEDIATE = (20, 30, 50)  # also report the steps to the baseline's score aft
 
 
 def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates: dict | None = None,
-          **adapt) -> dict:
-    """Adapt one style from `init` with the product loop (AdaptConfig overrides in `adapt`);
-    metrics at CHECKPOINTS (<= steps). With `rates` (Meta-SGD's learned α, named like the style state) the
-    update is Meta-SGD's own rule θ ← θ − α ⊙ ∇L instead of Adam."""
+          schedule: dict | None = None, **adapt) -> dict:
+    """Adapt one style from `init` with the product loop (AdaptConfig overrides in `adapt`); metrics at
+    CHECKPOINTS (<= steps). `schedule`: the init's learned per-step rates (its JSON `lr_schedule`), used the way
+    `stylize` uses them. With `rates` (Meta-SGD's learned α, named like the style state) the update is Meta-SGD's
+    own rule θ ← θ − α ⊙ ∇L instead of Adam."""
     avatar, source = load_avatar_with_reference(f"builtin:{identity}")
     if init is not None:
         apply_style(avatar.net, init)
     obj = ObjectiveConfig()
     guide = StyleGuide(StyleSpec(guidance="texture"), obj, image=entry.image())
-    stylizer = Stylizer(avatar, guide, AdaptConfig(**{"steps": 1, "seed": seed, **adapt}), obj, source=source)
+    names = list(avatar.net.style_state())
+    stylizer = Stylizer(avatar, guide, AdaptConfig(**{"steps": 1, "seed": seed, **adapt}), obj, source=source,
+                        schedule=LrSchedule.from_json(schedule, names) if schedule else None)
     if rates is None:
-        opt = torch.optim.Adam(stylizer.params, lr=stylizer.cfg.lr)
+        opt = stylizer.optimizer()
     else:
-        alpha = [rates[name] for name in avatar.net.style_state()]
-        opt = MetaSGDStep(stylizer.params, alpha)
+        opt = MetaSGDStep(stylizer.params, [rates[name] for name in names])
     style_img = entry.image()
     points, elapsed = [], 0.0
     for step in range(steps + 1):
@@ -65,6 +70,8 @@ def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates:
             break
         t = time.perf_counter()
         opt.zero_grad(set_to_none=True)
+        if rates is None:
+            stylizer.step_lr(opt, step)
         loss, _ = stylizer.loss(stylizer.gen)
         loss.backward()
         opt.step()
@@ -84,6 +91,19 @@ class MetaSGDStep:
 
     def step(self) -> None:
         rated_sgd_step(self.params, self.alpha, [p.grad for p in self.params])
+
+
+def seed_runs(run: dict) -> list[list[dict]]:
+    """The per-seed point lists of a stored curve (older reports stored one seed as `points` only)."""
+    return [list(p) for p in run.get("seed_points", [run["points"]])]
+
+
+def mean_points(seed_points: list[list[dict]]) -> list[dict]:
+    """Checkpoint-wise mean of style, identity and seconds over seeds (same checkpoints in each)."""
+    out = []
+    for pts in zip(*seed_points):
+        out.append({"step": pts[0]["step"], **{k: statistics.mean(p[k] for p in pts) for k in ("seconds", "style", "identity")}})
+    return out
 
 
 def steps_to_reach(points: list[dict], target: float) -> tuple[int | None, float | None]:
@@ -139,7 +159,7 @@ def steps_to_baseline_at(rs: list[dict], base: dict[str, dict], baseline_steps: 
     """Median steps (misses slowest; None if the median misses) to reach the unstylized start's score after
     N steps, for N in INTERMEDIATE and `baseline_steps`: where along the baseline the speed-up holds."""
     out = {}
-    for n in (*INTERMEDIATE, baseline_steps):
+    for n in (*(n for n in INTERMEDIATE if n < baseline_steps), baseline_steps):
         steps = []
         for r in rs:
             target = next(p["style"] for p in base[r["style"]]["points"] if p["step"] == n)
@@ -174,7 +194,10 @@ def plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
 
 def write_markdown(report: dict, n_styles: int, baseline_steps: int) -> None:
     """bench/results/meta.md from the report (also printed)."""
-    lines = [f"Meta-learning benchmark: {n_styles} held-out styles, evaluator {report['evaluator']}, "
+    seeds = report.get("seeds", 1)
+    lines = [f"Meta-learning benchmark: {n_styles} held-out styles"
+             + (f" x {seeds} adaptation seeds (curves averaged over seeds)" if seeds > 1 else "")
+             + f", evaluator {report['evaluator']}, "
              f"target = the unstylized start's score after {baseline_steps} steps (same loop: Adam, lr 0.02, "
              "batch 4, 128 px, strength 0.5). Medians over all styles; a style that misses counts as slowest.", ""]
     for key in ("styles", "identity"):
@@ -218,15 +241,19 @@ def budget(meta: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="configs/meta_texture.yaml")
-    ap.add_argument("--reptile", type=Path, required=True, help="meta-train run folder (init.safetensors)")
-    ap.add_argument("--reptile-stage1", type=Path, help="an earlier Reptile run, for an equal-budget comparison")
-    ap.add_argument("--fomaml", type=Path)
-    ap.add_argument("--metasgd", type=Path)
+    ap.add_argument("--init", action="append", default=[], metavar="NAME=RUN",
+                    help="an initialization to compare: a meta-train run folder (init.safetensors; its learned "
+                         "rates, when it has them, are used as stylize uses them). Repeatable; the first one is "
+                         "also run on the held-out identity.")
+    ap.add_argument("--constant-lr", action="append", default=[], metavar="NAME",
+                    help="also run init NAME at the constant lr 0.02 instead of its learned rates (an ablation)")
     ap.add_argument("--baseline-steps", type=int, default=100)
     ap.add_argument("--meta-steps", type=int, default=30)
     ap.add_argument("--styles", type=int, default=8)
     ap.add_argument("--identity-styles", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="adaptation seeds per style (random views/expressions); curves are averaged over them")
     ap.add_argument("--reuse", type=Path, help="an earlier meta.json (same styles, steps and evaluator) ...")
     ap.add_argument("--reuse-curves", default="unstylized",
                     help="... whose curves for these comma-separated inits are taken instead of recomputed")
@@ -235,41 +262,60 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     bank = StyleBank.from_dict(load_run_config(args.config)["styles"], Path(args.config).parent)
     held = bank.held_out[: args.styles]
-    inits = {"unstylized": None}
-    rates: dict[str, dict] = {}  # Meta-SGD's learned inner rates, where a run saved them
-    reused = set(args.reuse_curves.split(",")) if args.reuse else set()
+    inits: dict[str, dict | None] = {"unstylized": None}
+    rates: dict[str, dict] = {}  # Meta-SGD's learned per-parameter rates, where a run saved them
+    schedules: dict[str, dict] = {}  # learned per-step Adam rates that come with an init
     budgets: dict[str, str] = {"unstylized": "none"}
-    for name in ("reptile", "reptile-stage1", "fomaml", "metasgd"):
-        run = getattr(args, name.replace("-", "_"))
-        if run is not None and (run / "init.safetensors").exists():
-            inits[name], meta = load_style(run / "init.safetensors")
-            budgets[name] = budget(meta)
-            if (run / "init_alpha.safetensors").exists():
-                rates[name] = load_style(run / "init_alpha.safetensors")[0]
-        elif name in reused:
-            inits[name] = "reused"  # curves come from --reuse (checked below)
-    if args.reuse:
-        report_old = json.loads(args.reuse.read_text())
-        budgets = {**report_old.get("budgets", {}), **budgets}
+    reused = set(args.reuse_curves.split(",")) if args.reuse else set()
+    report_old = json.loads(args.reuse.read_text()) if args.reuse else {}
+    budgets |= report_old.get("budgets", {})
+    for spec in args.init:
+        name, _, run = spec.partition("=")
+        if not run or not (Path(run) / "init.safetensors").exists():
+            raise SystemExit(f"--init {spec}: expected NAME=RUN with RUN/init.safetensors (run meta-train first)")
+        inits[name], meta = load_style(Path(run) / "init.safetensors")
+        budgets[name] = budget(meta)
+        if "lr_schedule" in meta:
+            schedules[name] = meta["lr_schedule"]
+        if (Path(run) / "init_alpha.safetensors").exists():
+            rates[name] = load_style(Path(run) / "init_alpha.safetensors")[0]
+    for name in args.constant_lr:
+        if name not in schedules:
+            raise SystemExit(f"--constant-lr {name}: that init has no learned rates to ablate")
+        inits[f"{name}, lr 0.02"] = inits[name]
+        budgets[f"{name}, lr 0.02"] = budgets[name] + " (its learned rates not used)"
+    loaded = set(inits)
+    for name in reused - loaded:
+        inits[name] = None  # curves come from --reuse only
     report = {"held_out_styles": [e.name for e in held], "evaluator": f"texture-sw(seed={EVAL_SEED})",
               "baseline_steps": args.baseline_steps, "meta_steps": args.meta_steps, "threads": args.threads,
-              "budgets": budgets}
+              "seeds": args.seeds,
+              "budgets": {k: v for k, v in budgets.items() if k in inits}}
+    first = args.init[0].partition("=")[0] if args.init else None  # also run on the held-out identity
     for label, identity, entries, names in (
         ("held-out styles (identity ada)", "ada", held, list(inits)),
-        (f"held-out identity {HELD_OUT}", HELD_OUT, held[: args.identity_styles], ["unstylized", "reptile"]),
+        (f"held-out identity {HELD_OUT}", HELD_OUT, held[: args.identity_styles], ["unstylized", first]),
     ):
         runs = {}
         key = "styles" if identity == "ada" else "identity"
         for name in names:
+            old = report_old.get(key, {}).get("curves", {}).get(name) if name in reused else None
+            if old is not None and [r["style"] for r in old] != [e.name for e in entries]:
+                raise SystemExit(f"--reuse: {args.reuse} holds other styles for {name}; rerun without it")
+            if name is None or (old is None and name in reused and name not in loaded):
+                continue  # nothing to run: no init given and nothing to reuse
             steps = args.baseline_steps if name == "unstylized" else args.meta_steps
-            if name in reused and name in report_old[key]["curves"]:
-                old = report_old[key]["curves"][name]
-                if [r["style"] for r in old] != [e.name for e in entries]:
-                    raise SystemExit(f"--reuse: {args.reuse} holds other styles for {name}; rerun without it")
-                runs[name] = old
-                continue
-            runs[name] = [curve(inits[name], identity, e, steps, seed=i, rates=rates.get(name))
-                          for i, e in enumerate(entries)]
+            runs[name] = []
+            for i, e in enumerate(entries):
+                seed_points = seed_runs(old[i]) if old is not None else []
+                for s in range(len(seed_points), args.seeds):
+                    if name not in loaded:
+                        raise SystemExit(f"--seeds {args.seeds}: pass --init for {name} to run its other seeds")
+                    seed_points.append(curve(inits[name], identity, e, steps, seed=i + 1000 * s,
+                                             rates=rates.get(name), schedule=schedules.get(name))["points"])
+                seed_points = seed_points[: args.seeds]
+                runs[name].append({"style": e.name, "identity": identity, "seed_points": seed_points,
+                                   "points": mean_points(seed_points)})
             print(f"{label}: {name} done", flush=True)
         report[key] = {"label": label, "curves": runs, "summary": summarize(runs, args.baseline_steps, args.meta_steps)}
         plot(runs, RESULTS / f"meta_{key}.png", label)
