@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from alteredavatar.adapt.schedule import per_tensor_adam
+from alteredavatar.adapt.schedule import LrSchedule, per_tensor_adam
 from alteredavatar.errors import ConfigError, TrainingError
 from alteredavatar.meta.task import Task, draw_seed, task_generator
 
@@ -313,12 +313,11 @@ class Reptile(MetaAlgorithm):
         if self.log_rates is None:
             return super()._inner_update()
         opt = per_tensor_adam(self.params, self.cfg.inner_lr)
-        rates = self.rates()
+        schedule = LrSchedule([str(i) for i in range(len(self.params))], self.rates())
         count = [0]
 
         def update(grads: list[torch.Tensor]) -> None:
-            for group, lr in zip(opt.param_groups, rates[min(count[0], len(rates) - 1)].tolist()):
-                group["lr"] = lr
+            schedule.apply(opt, count[0])
             before = self._snapshot() if steps_out is not None else None
             _opt_update(opt, self.params, grads)
             if steps_out is not None:
