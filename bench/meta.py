@@ -284,32 +284,30 @@ def main() -> None:
             raise SystemExit(f"--constant-lr {name}: that init has no learned rates to ablate")
         inits[f"{name}, lr 0.02"] = inits[name]
         budgets[f"{name}, lr 0.02"] = budgets[name] + " (its learned rates not used)"
-    loaded = set(inits)
-    for name in reused - loaded:
-        inits[name] = None  # curves come from --reuse only
+    names = [*inits, *sorted(reused - set(inits))]  # the last ones come from --reuse only
     report = {"held_out_styles": [e.name for e in held], "evaluator": f"texture-sw(seed={EVAL_SEED})",
               "baseline_steps": args.baseline_steps, "meta_steps": args.meta_steps, "threads": args.threads,
               "seeds": args.seeds,
-              "budgets": {k: v for k, v in budgets.items() if k in inits}}
+              "budgets": {k: v for k, v in budgets.items() if k in names}}
     first = args.init[0].partition("=")[0] if args.init else None  # also run on the held-out identity
-    for label, identity, entries, names in (
-        ("held-out styles (identity ada)", "ada", held, list(inits)),
+    for label, identity, entries, run_names in (
+        ("held-out styles (identity ada)", "ada", held, names),
         (f"held-out identity {HELD_OUT}", HELD_OUT, held[: args.identity_styles], ["unstylized", first]),
     ):
         runs = {}
         key = "styles" if identity == "ada" else "identity"
-        for name in names:
+        for name in run_names:
             old = report_old.get(key, {}).get("curves", {}).get(name) if name in reused else None
             if old is not None and [r["style"] for r in old] != [e.name for e in entries]:
                 raise SystemExit(f"--reuse: {args.reuse} holds other styles for {name}; rerun without it")
-            if name is None or (old is None and name in reused and name not in loaded):
+            if name is None or (old is None and name not in inits):
                 continue  # nothing to run: no init given and nothing to reuse
             steps = args.baseline_steps if name == "unstylized" else args.meta_steps
             runs[name] = []
             for i, e in enumerate(entries):
                 seed_points = seed_runs(old[i]) if old is not None else []
                 for s in range(len(seed_points), args.seeds):
-                    if name not in loaded:
+                    if name not in inits:
                         raise SystemExit(f"--seeds {args.seeds}: pass --init for {name} to run its other seeds")
                     seed_points.append(curve(inits[name], identity, e, steps, seed=i + 1000 * s,
                                              rates=rates.get(name), schedule=schedules.get(name))["points"])
