@@ -38,16 +38,19 @@ class Render:
     """Supersampling factor for anti-aliasing."""
     net: Path | None = None
     """Avatar network weights (default: the built-in pretrained network)."""
+    device: str = "auto"
+    """`auto` (CUDA when torch sees a GPU, else CPU), `cpu`, `cuda` or `cuda:N`."""
 
     def run(self) -> dict[str, Path]:
         from alteredavatar.avatar.expressions import PRESET_NAMES
         from alteredavatar.avatar.pretrained import load_avatar, load_avatar_net
+        from alteredavatar.device import resolve_device
         from alteredavatar.export.media import grid, to_uint8, write_mp4, write_png
         from alteredavatar.render.renderer import RenderConfig
         from alteredavatar.render.sequences import render_expression_grid, render_turntable
 
         OutputConfig(frames=self.frames, res=self.res, ssaa=self.ssaa, fps=self.fps)  # validates
-        avatar = load_avatar(self.avatar, load_avatar_net(self.net))
+        avatar = load_avatar(self.avatar, load_avatar_net(self.net)).move_to(resolve_device(self.device))
         cfg = RenderConfig(res=self.res, ssaa=self.ssaa)
         console.print(f"rendering {self.avatar}: {self.frames}-frame turntable at {self.res}px")
         video = to_uint8(render_turntable(avatar, self.frames, cfg))
@@ -119,11 +122,13 @@ class Apply:
     out: Path = Path("out/apply")
     output: OutputConfig = field(default_factory=OutputConfig)
     net: Path | None = None
+    device: str = "auto"
+    """`auto` (CUDA when torch sees a GPU, else CPU), `cpu`, `cuda` or `cuda:N`."""
 
     def run(self) -> dict:
         from alteredavatar.adapt.run import apply_saved_style
 
-        outputs = apply_saved_style(self.style, self.avatar, self.out, self.output, self.net)
+        outputs = apply_saved_style(self.style, self.avatar, self.out, self.output, self.net, self.device)
         for key, path in outputs.items():
             console.print(f"  {key}: {path}")
         return outputs
@@ -175,6 +180,8 @@ class MetaTrain:
     net: Path | None = None
     install: bool = False
     """Also copy the result to the package as the default initialization `stylize` picks up."""
+    device: str | None = None
+    """Overrides the config's `device:` (default auto: CUDA when torch sees a GPU, else CPU)."""
 
     def run(self) -> dict:
         from alteredavatar.meta.run import meta_train
@@ -183,7 +190,7 @@ class MetaTrain:
         from alteredavatar.meta import distributed
 
         try:
-            summary = meta_train(self.config, self.out, self.resume, self.net, command=cmd)
+            summary = meta_train(self.config, self.out, self.resume, self.net, command=cmd, device=self.device)
         finally:
             distributed.shutdown()  # no-op without torchrun
         if "init" in summary:

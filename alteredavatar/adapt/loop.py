@@ -124,5 +124,5 @@ class Stylizer:
                     bar.update(task, advance=1, loss=parts["loss"])
             except KeyboardInterrupt:
                 interrupted = True
-        state = {k: v.detach().clone() for k, v in self.avatar.net.style_state().items()}
+        state = {k: v.detach().to("cpu", copy=True) for k, v in self.avatar.net.style_state().items()}
         return AdaptResult(state, history, time.perf_counter() - start, interrupted)

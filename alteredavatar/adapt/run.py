@@ -22,6 +22,7 @@ from alteredavatar.adapt.style_file import apply_style, load_style, save_style
 from alteredavatar.avatar.expressions import PRESET_NAMES
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.pretrained import ASSETS, PRETRAINED_NET, load_avatar_with_reference
+from alteredavatar.device import resolve_device
 from alteredavatar.errors import ConfigError
 from alteredavatar.eval.metrics import stylization_metrics
 from alteredavatar.export.media import grid, to_uint8, write_mp4, write_png
@@ -67,6 +68,8 @@ class StylizeJob:
     """Adapt at the per-step rates meta-learned with the init, when it has them (else Adam at adapt.lr)."""
     eval_clip: str | None = None
     """A second CLIP (hub id or folder) for the metrics, so they are not judged by the training model."""
+    device: str = "auto"
+    """`auto` (CUDA when torch sees a GPU, else CPU), `cpu`, `cuda` or `cuda:N`."""
 
 
 def file_sha256(path: Path) -> str:
@@ -119,10 +122,11 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
     """Run `job`; returns the metadata written to style.json."""
     check_output_dir(job.out)
     job.adapt.check()
-    guide = StyleGuide(job.style, job.objective)  # validates prompt / image / CLIP before any work
-    judge = load_clip(job.eval_clip) if job.eval_clip else guide.clip
+    device = resolve_device(job.device)
+    guide = StyleGuide(job.style, job.objective, device)  # validates prompt / image / CLIP before any work
+    judge = load_clip(job.eval_clip, device) if job.eval_clip else guide.clip
     net_path = job.net or PRETRAINED_NET
-    avatar, source = load_avatar_with_reference(job.avatar, net_path)
+    avatar, source = load_avatar_with_reference(job.avatar, net_path, device)
     init, init_label, schedule = choose_init(job, net_path)
     if init is not None:
         apply_style(avatar.net, init)
@@ -138,7 +142,7 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
         **guide.describe(), "strength": job.objective.strength, "steps": len(result.history),
         "steps_requested": job.adapt.steps, "interrupted": result.interrupted, "seconds": round(result.seconds, 2),
         "avatar": job.avatar, "avatar_net": str(net_path), "avatar_net_sha256": file_sha256(net_path),
-        "init": init_label, "lr": "learned per-step rates of the init" if schedule else job.adapt.lr,
+        "init": init_label, "lr": "learned per-step rates of the init" if schedule else job.adapt.lr, "device": str(device),
         "adapt": asdict(job.adapt), "objective": asdict(job.objective),
         "versions": {"alteredavatar": alteredavatar.__version__, "torch": torch.__version__},
         "metrics": {k: v for k, v in metrics.items() if k != "history"},
@@ -150,11 +154,11 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
 
 
 def apply_saved_style(style: str | Path, avatar_spec: str, out: Path, cfg: OutputConfig,
-                      net_path: Path | None = None) -> dict[str, str]:
+                      net_path: Path | None = None, device: str = "auto") -> dict[str, str]:
     """Render a saved style on `avatar_spec` (turntable + grid with the unstylized row on top)."""
     state, _ = load_style(style)
     check_output_dir(out)
     net_path = net_path or PRETRAINED_NET
-    avatar, source = load_avatar_with_reference(avatar_spec, net_path)
+    avatar, source = load_avatar_with_reference(avatar_spec, net_path, resolve_device(device))
     apply_style(avatar.net, state)
     return render_outputs(avatar, source, out, cfg)

@@ -30,7 +30,7 @@ def identity_maps(mesh: AvatarMesh, res: int, octaves: int) -> tuple[torch.Tenso
     """
     albedo = F.interpolate(mesh.albedo[None], size=(res, res), mode="bilinear", antialias=True, align_corners=False)
     pos, mask = rasterize_uv(mesh.uvs, mesh.faces, mesh.verts * POSITION_SCALE, res)
-    maps = torch.cat([albedo[0], pos, mask, uv_fourier_features(res, octaves)])[None]
+    maps = torch.cat([albedo[0], pos, mask, uv_fourier_features(res, octaves).to(pos)])[None]
     return maps, albedo
 
 
@@ -57,6 +57,17 @@ class AnimatableAvatar(nn.Module):
         normals = vertex_normals(mesh.verts[None], mesh.faces, mesh.weld)[0]  # neutral, shared across seams
         self.register_buffer("normals", normals, persistent=False)
         self._feats: list[torch.Tensor] | None = None
+
+    @property
+    def device(self) -> torch.device:
+        return self.maps.device
+
+    def move_to(self, device: torch.device | str) -> "AnimatableAvatar":
+        """Put the mesh, the cached maps and the network on `device` (in place; returns self)."""
+        self.mesh = self.mesh.to(device)
+        self.to(device)
+        self._feats = None
+        return self
 
     def features(self) -> list[torch.Tensor]:
         """Identity features; computed once and reused when no encoder parameter needs a gradient."""

@@ -148,7 +148,7 @@ class TextureGuidance:
     def __init__(self, style_image: torch.Tensor, cfg: TextureConfig | None = None):
         """style_image: (3, H, W) float in [0, 1]."""
         self.cfg = cfg or TextureConfig()
-        self.net = RandomFeatures(self.cfg)
+        self.net = RandomFeatures(self.cfg).to(style_image.device)
         self._generator = torch.Generator().manual_seed(self.cfg.seed + 1)
         self.style_feats = self._style_features(style_image)
 

@@ -425,7 +425,7 @@ class MetaSGD(MetaAlgorithm):
         Each task's gradient uses its own generator seeded by ``task.seed``, so the result does not depend on
         which process handled which task.
         """
-        rms = [torch.zeros(()) for _ in self.params]
+        rms = [torch.zeros((), device=p.device) for p in self.params]
         for task in tasks:
             loss = self._loss(task, torch.Generator().manual_seed(task.seed), "while calibrating α")
             rms = [r + g.pow(2).mean().sqrt() / len(tasks) for r, g in zip(rms, self._grads(loss))]

@@ -47,17 +47,22 @@ class AvatarTaskFamily:
         for p in net.style_parameters():
             p.requires_grad_(True)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the shared network lives (and so every avatar, render and loss of its tasks)."""
+        return next(self.net.parameters()).device
+
     def avatars(self, identity: str) -> tuple[AnimatableAvatar, AnimatableAvatar]:
         """(avatar on the shared net, unstylized reference avatar) for a built-in identity."""
         if identity not in self._avatars:
-            mesh = builtin_avatar(identity)
+            mesh = builtin_avatar(identity).to(self.device)
             self._avatars[identity] = (AnimatableAvatar(mesh, self.net), AnimatableAvatar(mesh, self._reference))
         return self._avatars[identity]
 
     def guide(self, entry: StyleEntry) -> StyleGuide:
         if entry.name not in self._guides:
             spec = StyleSpec(text=entry.text, guidance=self.cfg.guidance, clip=self.cfg.clip)
-            self._guides[entry.name] = StyleGuide(spec, self.cfg.objective, image=entry.image())
+            self._guides[entry.name] = StyleGuide(spec, self.cfg.objective, self.device, image=entry.image())
         return self._guides[entry.name]
 
     def task(self, entry: StyleEntry, identity: str, seed: int = 0) -> Task:

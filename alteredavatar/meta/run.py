@@ -3,6 +3,7 @@
 Config (all keys optional except `styles.train`; see configs/meta_texture.yaml):
 
     algorithm: reptile            # reptile | fomaml | metasgd
+    device: auto                  # auto | cpu | cuda | cuda:N (or `meta-train --device`)
     reptile: {inner_steps: 5, inner_lr: 0.02, outer_lr: 1.0, outer_lr_final: 0.1, learn_rates: false}
     train: {outer_steps: 150, tasks_per_step: 2, checkpoint_every: 10, eval_every: 25, seed: 0,
             init: runs/earlier/init.safetensors}   # optional: continue from an earlier initialization
@@ -31,6 +32,7 @@ from alteredavatar.adapt.run import file_sha256
 from alteredavatar.adapt.schedule import LrSchedule
 from alteredavatar.adapt.style_file import apply_style, load_style, save_style
 from alteredavatar.avatar.pretrained import PRETRAINED_NET, load_avatar_net
+from alteredavatar.device import resolve_device
 from alteredavatar.errors import ConfigError
 from alteredavatar.meta import distributed
 from alteredavatar.meta.algorithms import FOMAMLConfig, MetaSGDConfig, Reptile, ReptileConfig, make_algorithm
@@ -96,16 +98,21 @@ def warm_start(net, init: Path, net_path: Path) -> dict:
 
 
 def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_path: Path | None = None,
-               progress: bool = True, stop_after: int | None = None, command: str = "") -> dict:
-    """Run meta-training; returns a summary (and writes the initialization on rank 0)."""
+               progress: bool = True, stop_after: int | None = None, command: str = "",
+               device: str | None = None) -> dict:
+    """Run meta-training; returns a summary (and writes the initialization on rank 0).
+
+    `device` overrides the config's `device:` (auto | cpu | cuda | cuda:N; default auto)."""
     cfg = load_run_config(config_path)
+    distributed.init_from_env()  # before the device: under torchrun each rank has its own GPU
+    device = resolve_device(device or cfg.get("device", "auto"))
     bank = StyleBank.from_dict(cfg["styles"], Path(config_path).parent)
     guidance = cfg.get("tasks", {}).get("guidance", "texture")
     if guidance == "texture" and any(e.kind == "text" for e in bank.train + bank.held_out):
         raise ConfigError("text styles need `tasks: {guidance: clip}`; texture guidance takes images only")
     train = cfg.get("train", {})
     net_path = net_path or PRETRAINED_NET
-    net = load_avatar_net(net_path)
+    net = load_avatar_net(net_path).to(device)
     family = AvatarTaskFamily(net, task_family_config(cfg))  # freezes the unstylized reference first
     started_from = warm_start(net, Path(train["init"]), net_path) if train.get("init") else None
     tcfg = TrainConfig(outer_steps=train.get("outer_steps", 150), checkpoint_every=train.get("checkpoint_every", 10),
@@ -119,7 +126,7 @@ def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_pat
         meta = {
             "kind": "meta-init", "algorithm": algo.name, "guidance": family.cfg.guidance,
             "command": command or f"alteredavatar meta-train {shlex.quote(str(config_path))} --out {shlex.quote(str(out))}",
-            "config": cfg, "avatar_net": str(net_path), "avatar_net_sha256": file_sha256(net_path),
+            "config": cfg, "device": str(device), "avatar_net": str(net_path), "avatar_net_sha256": file_sha256(net_path),
             "tasks": asdict(family.cfg), "eval_history": result.history,
         }
         if started_from:

@@ -11,7 +11,10 @@ from alteredavatar.render.renderer import RenderConfig, RenderOutput, render_mes
 
 def render_avatar_frame(avatar: AnimatableAvatar, expr: torch.Tensor, cams: Cameras,
                         cfg: RenderConfig = RenderConfig()) -> tuple[RenderOutput, AvatarFrame]:
-    """expr: (B, 52), cams: B cameras -> the render (image (B, 3, res, res)) and the avatar frame behind it."""
+    """expr: (B, 52), cams: B cameras -> the render (image (B, 3, res, res)) and the avatar frame behind it.
+
+    Cameras and expressions are sampled on the CPU (seeded generators); they move to the avatar's device here."""
+    expr, cams = expr.to(avatar.device), cams.to(avatar.device)
     frame = avatar(expr)
     m = avatar.mesh
     return render_mesh(frame.verts, m.faces, m.uvs, frame.albedo, cams, cfg, m.weld), frame

@@ -59,7 +59,8 @@ def _rasterize_one(screen, depth, faces, height, width, near):
     ids = torch.nonzero(valid).squeeze(1)
     counts = (nx * ny)[ids]
 
-    zbuf = torch.full((height * width,), torch.iinfo(torch.int64).max, dtype=torch.int64)
+    empty = torch.iinfo(torch.int64).max
+    zbuf = torch.full((height * width,), empty, dtype=torch.int64, device=screen.device)
     far = float(tri_depth[valid].max()) * 1.01 + 1e-6 if valid.any() else 1.0
     starts = torch.cumsum(counts, 0) - counts
     begin = 0
@@ -76,7 +77,8 @@ def _rasterize_one(screen, depth, faces, height, width, near):
 def _splat(tri, tri_depth, ids, counts, x0, y0, nx, far, width, zbuf):
     """Test every pixel in the triangles' boxes; keep the nearest triangle per pixel in `zbuf`."""
     owner = torch.repeat_interleave(ids, counts)
-    local = torch.arange(int(counts.sum())) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    first = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    local = torch.arange(int(counts.sum()), device=ids.device) - first
     width_of = nx[owner]
     px = x0[owner] + local % width_of
     py = y0[owner] + local // width_of
@@ -186,8 +188,8 @@ def rasterize_uv(uvs: torch.Tensor, faces: torch.Tensor, attr: torch.Tensor, res
     Returns:
         (C, res, res) map (row 0 is v = 1, zero off the mesh) and (1, res, res) float coverage mask.
     """
-    screen = torch.stack([uvs[:, 0] * res, (1 - uvs[:, 1]) * res], -1)[None].to(attr.dtype)
-    depth = torch.ones(1, uvs.shape[0], dtype=attr.dtype)
+    screen = torch.stack([uvs[:, 0] * res, (1 - uvs[:, 1]) * res], -1)[None].to(attr)
+    depth = torch.ones(1, uvs.shape[0], dtype=attr.dtype, device=attr.device)
     tri = rasterize(screen, depth, faces, res, res)
     out = interpolate(attr, faces, tri, barycentrics(screen, depth, faces, tri))[0].permute(2, 0, 1)
     return out, (tri >= 0).to(attr.dtype)
