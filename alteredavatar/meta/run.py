@@ -12,7 +12,8 @@ Config (all keys optional except `styles.train`; see configs/meta_texture.yaml):
     styles: {train: {...}, held_out: {...}}   # see meta/bank.py
 
 Writes `<out>/ckpt.*` (resumable) and `<out>/init.safetensors` + `init.json` (a style file: the
-initialization, the command and config that made it, and the avatar network's hash; with Reptile's
+initialization, the command and config that made it, where each stretch of it ran (`segments`: start
+or resume step, device, processes), and the avatar network's hash; with Reptile's
 `learn_rates`, also its learned per-step rates as `lr_schedule`); Meta-SGD also writes its learned
 per-parameter inner rates as `<out>/init_alpha.*`.
 """
@@ -119,14 +120,15 @@ def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_pat
                        eval_every=train.get("eval_every", 25), seed=train.get("seed", 0), out_dir=str(out))
     algo = build_algorithm(cfg, net.style_parameters(), tcfg.outer_steps)
     sampler = family.sampler(bank.train, train.get("tasks_per_step", 2), tcfg.seed)
-    trainer = MetaTrainer(algo, sampler, tcfg, eval_fn=held_out_eval(family, algo, bank, cfg.get("eval", {})))
+    trainer = MetaTrainer(algo, sampler, tcfg, eval_fn=held_out_eval(family, algo, bank, cfg.get("eval", {})),
+                          where={"device": str(device)})
     result = trainer.run(resume=resume, progress=progress, stop_after=stop_after)
     summary = {"steps": result.step, "stopped_early": result.stopped_early, "history": result.history}
     if distributed.is_main() and not result.stopped_early:
         meta = {
             "kind": "meta-init", "algorithm": algo.name, "guidance": family.cfg.guidance,
             "command": command or f"alteredavatar meta-train {shlex.quote(str(config_path))} --out {shlex.quote(str(out))}",
-            "config": cfg, "device": str(device), "avatar_net": str(net_path), "avatar_net_sha256": file_sha256(net_path),
+            "config": cfg, "segments": result.segments, "avatar_net": str(net_path), "avatar_net_sha256": file_sha256(net_path),
             "tasks": asdict(family.cfg), "eval_history": result.history,
         }
         if started_from:

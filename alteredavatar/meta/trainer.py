@@ -66,6 +66,8 @@ class TrainResult:
     train_log: list[dict[str, float]] = field(default_factory=list)
     stopped_early: bool = False
     resumed_from: int | None = None
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    """One entry per start or resume: the outer step it began at and the caller's `where` (device, processes)."""
 
 
 def step_generator(seed: int, step: int) -> torch.Generator:
@@ -105,13 +107,16 @@ class MetaTrainer:
     ``sample_tasks(step, rank, world_size)`` must return at least one task per rank and be a pure function of
     its arguments; give every rank the same number of tasks (rank means are averaged with equal weight).
     ``eval_fn()`` (rank 0, every ``eval_every`` steps) returns a dict of numbers; θ is restored after it.
-    Under torchrun the process group is joined here if the caller has not (``distributed.init_from_env``).
+    ``where`` (e.g. the device) is recorded with the step each start or resume began at, so a run that moved
+    between machines says so. Under torchrun the process group is joined here if the caller has not
+    (``distributed.init_from_env``).
     """
 
     def __init__(self, algorithm: MetaAlgorithm, sample_tasks: SampleTasks, cfg: TrainConfig,
-                 eval_fn: Callable[[], dict[str, Any]] | None = None):
+                 eval_fn: Callable[[], dict[str, Any]] | None = None, where: dict[str, Any] | None = None):
         cfg.check()
         self.algorithm, self.sample_tasks, self.cfg, self.eval_fn = algorithm, sample_tasks, cfg, eval_fn
+        self.where = dict(where or {})
         distributed.init_from_env()
         self.rank, self.world = distributed.rank(), distributed.world_size()
         if self.world > 1 and algorithm.reduce_fn is identity_reduce:
@@ -120,12 +125,14 @@ class MetaTrainer:
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self.train_log: list[dict[str, float]] = []
+        self.segments: list[dict[str, Any]] = []
 
     # ---------------------------------------------------------------- checkpoints
     def _document(self, state_tree: Any) -> dict[str, Any]:
         return {"format": CKPT_FORMAT, "step": self.step, "algorithm": self.algorithm.name,
                 "algorithm_config": asdict(self.algorithm.cfg), "train_config": asdict(self.cfg),
                 "world_size": self.world, "history": self.history, "train_log": self.train_log,
+                "segments": self.segments,
                 "rng": {"seed": self.cfg.seed, "derivation": "outer step t uses torch.Generator().manual_seed("
                         "mix_seed(seed, t)); no generator state carries across steps"},
                 "state": state_tree}
@@ -163,11 +170,14 @@ class MetaTrainer:
             raise ConfigError(f"{path} already holds a checkpoint; resume it (--resume) or use another out_dir")
         if not data:
             distributed.broadcast_(self.algorithm.params)
+            self.segments = [{"from_step": 0, "world_size": self.world, **self.where}]
             return None
         tensors, doc = parse_checkpoint(data, str(path))
         self._check_compatible(doc, str(path))
         self.algorithm.load_state_dict(unflatten_state(tensors, doc["state"]))
         self.step, self.history, self.train_log = int(doc["step"]), doc["history"], doc["train_log"]
+        earlier = doc.get("segments") or [{"from_step": 0, "note": "checkpoint written before segments were recorded"}]
+        self.segments = [*earlier, {"from_step": self.step, "world_size": self.world, **self.where}]
         return self.step
 
     # ---------------------------------------------------------------- loop
@@ -220,8 +230,8 @@ class MetaTrainer:
                     self.save_checkpoint()
                 bar.update(bar_id, completed=self.step, loss=_fmt(stats["loss"]), adapted=_fmt(stats["adapted_loss"]))
                 if stop_after is not None and self.step >= stop_after and self.step < self.cfg.outer_steps:
-                    return TrainResult(self.step, self.history, self.train_log, True, resumed_from)
-        return TrainResult(self.step, self.history, self.train_log, False, resumed_from)
+                    return TrainResult(self.step, self.history, self.train_log, True, resumed_from, self.segments)
+        return TrainResult(self.step, self.history, self.train_log, False, resumed_from, self.segments)
 
 
 def _fmt(x: float) -> str:

@@ -55,6 +55,9 @@ def test_interrupted_and_resumed_run_is_bit_identical(tmp_path, name, every):
     assert second.algorithm.meta_steps == 6
     assert res2.train_log == res_full.train_log
     assert [h["step"] for h in res2.history] == [2, 4, 6] and res2.history == res_full.history
+    # The resumed run records where each stretch ran (here both on this machine, one process).
+    assert res_full.segments == [{"from_step": 0, "world_size": 1}]
+    assert res2.segments == [{"from_step": 0, "world_size": 1}, {"from_step": res2.resumed_from, "world_size": 1}]
 
 
 def test_checkpoint_files_and_eval_restores_params(tmp_path):
