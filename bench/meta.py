@@ -255,8 +255,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=1,
                     help="adaptation seeds per style (random views/expressions); curves are averaged over them")
     ap.add_argument("--reuse", type=Path, help="an earlier meta.json (same styles, steps and evaluator) ...")
-    ap.add_argument("--reuse-curves", default="unstylized",
-                    help="... whose curves for these comma-separated inits are taken instead of recomputed")
+    ap.add_argument("--reuse-curves", action="append", metavar="NAME",
+                    help="... whose curves for this init are taken instead of recomputed (repeatable; default: "
+                         "every init in that report)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -266,8 +267,11 @@ def main() -> None:
     rates: dict[str, dict] = {}  # Meta-SGD's learned per-parameter rates, where a run saved them
     schedules: dict[str, dict] = {}  # learned per-step Adam rates that come with an init
     budgets: dict[str, str] = {"unstylized": "none"}
-    reused = set(args.reuse_curves.split(",")) if args.reuse else set()
     report_old = json.loads(args.reuse.read_text()) if args.reuse else {}
+    if report_old and report_old.get("threads") != args.threads:
+        raise SystemExit(f"--reuse: {args.reuse} was measured with {report_old.get('threads')} threads, this run "
+                         f"uses {args.threads}; seconds would not compare (pass --threads {report_old.get('threads')})")
+    reused = set(args.reuse_curves or report_old.get("styles", {}).get("curves", {})) if args.reuse else set()
     budgets |= report_old.get("budgets", {})
     for spec in args.init:
         name, _, run = spec.partition("=")
