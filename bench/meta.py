@@ -294,9 +294,11 @@ def main() -> None:
               "seeds": args.seeds,
               "budgets": {k: v for k, v in budgets.items() if k in names}}
     first = args.init[0].partition("=")[0] if args.init else None  # also run on the held-out identity
+    old_identity = report_old.get("identity", {}).get("curves", {})
+    identity_names = ["unstylized", first, *sorted(n for n in reused & set(old_identity) if n not in ("unstylized", first))]
     for label, identity, entries, run_names in (
         ("held-out styles (identity ada)", "ada", held, names),
-        (f"held-out identity {HELD_OUT}", HELD_OUT, held[: args.identity_styles], ["unstylized", first]),
+        (f"held-out identity {HELD_OUT}", HELD_OUT, held[: args.identity_styles], identity_names),
     ):
         runs = {}
         key = "styles" if identity == "ada" else "identity"
