@@ -113,6 +113,10 @@ def barrier() -> None:
 
 
 def shutdown() -> None:
-    """Leave the process group (call once at the end of a distributed run)."""
+    """Leave the process group (call once at the end of a distributed run).
+
+    The barrier first lets every rank finish its traffic: destroying the group while a peer is still sending
+    left gloo's worker threads running at exit, and the process then aborted (SIGABRT) after its work was done."""
     if is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
