@@ -70,7 +70,7 @@ def _rasterize_one(screen, depth, faces, height, width, near):
         _splat(tri, tri_depth, ids[begin:end], counts[begin:end], x0, y0, nx, far, width, zbuf)
         begin = end
     tri_id = zbuf & ((1 << _TRI_BITS) - 1)
-    tri_id[zbuf == torch.iinfo(torch.int64).max] = -1
+    tri_id[zbuf == empty] = -1
     return tri_id.view(height, width)
 
 
