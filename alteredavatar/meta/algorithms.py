@@ -337,7 +337,9 @@ class Reptile(MetaAlgorithm):
             return delta, losses[0].item(), losses[-1].item()
         query = self._loss(task, gen, f"at the query loss of outer step {step}")
         q = self._grads(query)
-        rate_grad = torch.tensor([[float((g * d).sum()) for g, d in zip(q, row)] for row in steps], dtype=torch.float64)
+        # (steps, n) inner products, gathered on the parameters' device and read back once (one sync on CUDA).
+        rate_grad = torch.stack([torch.stack([(g * d).sum() for g, d in zip(q, row)]) for row in steps])
+        rate_grad = rate_grad.to("cpu", torch.float64)
         if not self.cfg.rates_per_step:  # one shared row: the step displacements add up to θ' − θ
             rate_grad = rate_grad.sum(0, keepdim=True)
         return [*delta, rate_grad], losses[0].item(), query.item()
