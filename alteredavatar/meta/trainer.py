@@ -18,12 +18,14 @@ from __future__ import annotations
 import json
 import math
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from safetensors.torch import load as load_safetensors_bytes
 
@@ -199,9 +201,29 @@ class MetaTrainer:
         return dict(zip(keys, vals.tolist()))
 
     def _progress(self, show: bool) -> Progress:
-        return Progress(TextColumn(f"meta-train [{self.algorithm.name}]"), BarColumn(), MofNCompleteColumn(),
+        return Progress(TextColumn(escape(f"meta-train [{self.algorithm.name}]")), BarColumn(), MofNCompleteColumn(),
                         TextColumn("loss {task.fields[loss]} -> {task.fields[adapted]}"),
                         TimeElapsedColumn(), TimeRemainingColumn(), disable=not (show and self.rank == 0))
+
+    def _checkpoint_line(self, seconds: float, steps_run: int) -> str:
+        """One plain line per checkpoint, with the losses averaged since the last one (one step's is noise)."""
+        recent = self.train_log[-max(self.cfg.checkpoint_every, 1):]
+        loss = sum(r["loss"] for r in recent) / len(recent)
+        adapted = sum(r["adapted_loss"] for r in recent) / len(recent)
+        return (f"meta-train [{self.algorithm.name}] step {self.step}/{self.cfg.outer_steps}: loss {_fmt(loss)} -> "
+                f"{_fmt(adapted)} (mean of last {len(recent)}), {seconds / max(steps_run, 1):.1f} s/step; "
+                f"checkpoint {self.out_dir / CKPT_TENSORS}")
+
+    def _eval_line(self, entry: dict[str, Any]) -> str:
+        values = ", ".join(f"{k} {_fmt(v) if isinstance(v, float) else v}" for k, v in entry.items() if k != "step")
+        return f"meta-train [{self.algorithm.name}] step {entry['step']}/{self.cfg.outer_steps}: {values}"
+
+    @staticmethod
+    def _log(bar: Progress, line: str) -> None:
+        """Print above the live bar; in a log file (no terminal) the bar draws nothing until the end, so these
+        lines are the run's only progress record there."""
+        if not bar.disable:
+            bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def _due(self, every: int) -> bool:
         return every > 0 and self.step % every == 0
@@ -216,6 +238,7 @@ class MetaTrainer:
         TrainingError naming the task and step; nothing partial is written.
         """
         resumed_from = self._start(resume)
+        started, first = time.perf_counter(), self.step
         with self._progress(progress) as bar:
             bar_id = bar.add_task("meta", total=self.cfg.outer_steps, completed=self.step, loss="-", adapted="-")
             while self.step < self.cfg.outer_steps:
@@ -226,8 +249,10 @@ class MetaTrainer:
                 self.train_log.append({"step": self.step, **stats})
                 if self.eval_fn is not None and self.rank == 0 and self._due(self.cfg.eval_every):
                     self._evaluate()
+                    self._log(bar, self._eval_line(self.history[-1]))
                 if self._due(self.cfg.checkpoint_every) or self.step == self.cfg.outer_steps:
                     self.save_checkpoint()
+                    self._log(bar, self._checkpoint_line(time.perf_counter() - started, self.step - first))
                 bar.update(bar_id, completed=self.step, loss=_fmt(stats["loss"]), adapted=_fmt(stats["adapted_loss"]))
                 if stop_after is not None and self.step >= stop_after and self.step < self.cfg.outer_steps:
                     return TrainResult(self.step, self.history, self.train_log, True, resumed_from, self.segments)

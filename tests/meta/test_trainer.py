@@ -107,3 +107,18 @@ def test_non_finite_task_loss_names_task_and_step(tmp_path):
 
 def test_progress_bar_runs(tmp_path, capsys):
     _trainer("reptile", tmp_path, steps=2).run(progress=True)
+
+
+def test_log_file_gets_a_line_per_checkpoint_and_evaluation(tmp_path, capsys):
+    """Without a terminal the live bar draws nothing until the end: plain lines are the progress record."""
+    tr = _trainer("reptile", tmp_path, steps=4, every=2, eval_every=4, with_eval=True)
+    res = tr.run(progress=True)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("meta-train [reptile] step")]
+    assert [ln.split(":")[0] for ln in lines] == ["meta-train [reptile] step 2/4", "meta-train [reptile] step 4/4",
+                                                    "meta-train [reptile] step 4/4"]
+    mean_loss = sum(r["loss"] for r in res.train_log[:2]) / 2
+    assert f"loss {mean_loss:.4g} -> " in lines[0] and "mean of last 2" in lines[0] and "s/step" in lines[0]
+    assert f"heldout {res.history[0]['heldout']:.4g}" in lines[1]  # the evaluation, then step 4's checkpoint
+    assert str(tmp_path / CKPT_TENSORS) in lines[2]
+    _trainer("reptile", tmp_path / "quiet", steps=2).run(progress=False)
+    assert "meta-train" not in capsys.readouterr().out
