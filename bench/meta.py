@@ -42,10 +42,10 @@ INTERMEDIATE = (20, 30, 50)  # also report the steps to the baseline's score aft
 
 
 def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates: dict | None = None,
-          schedule: dict | None = None, **adapt) -> dict:
+          schedule: dict | None = None, keep_state: bool = False, **adapt) -> dict:
     """Adapt one style from `init` with the product loop (AdaptConfig overrides in `adapt`); metrics at
-    CHECKPOINTS (<= steps). `schedule`: the init's learned per-step rates (its JSON `lr_schedule`), used the way
-    `stylize` uses them. With `rates` (Meta-SGD's learned α, named like the style state) the update is Meta-SGD's
+    CHECKPOINTS (<= steps), and with `keep_state` the adapted style state (name -> tensor) as "state".
+    `schedule`: the init's learned per-step rates (its JSON `lr_schedule`), used the way `stylize` uses them. With `rates` (Meta-SGD's learned α, named like the style state) the update is Meta-SGD's
     own rule θ ← θ − α ⊙ ∇L instead of Adam."""
     avatar, source = load_avatar_with_reference(f"builtin:{identity}")
     if init is not None:
@@ -76,7 +76,10 @@ def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates:
         loss.backward()
         opt.step()
         elapsed += time.perf_counter() - t
-    return {"style": entry.name, "identity": identity, "points": points}
+    out = {"style": entry.name, "identity": identity, "points": points}
+    if keep_state:
+        out["state"] = {k: v.detach().clone() for k, v in avatar.net.style_state().items()}
+    return out
 
 
 class MetaSGDStep:
