@@ -45,8 +45,9 @@ def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates:
           schedule: dict | None = None, keep_state: bool = False, **adapt) -> dict:
     """Adapt one style from `init` with the product loop (AdaptConfig overrides in `adapt`); metrics at
     CHECKPOINTS (<= steps), and with `keep_state` the adapted style state (name -> tensor) as "state".
-    `schedule`: the init's learned per-step rates (its JSON `lr_schedule`), used the way `stylize` uses them. With `rates` (Meta-SGD's learned α, named like the style state) the update is Meta-SGD's
-    own rule θ ← θ − α ⊙ ∇L instead of Adam."""
+    `schedule`: the init's learned per-step rates (its JSON `lr_schedule`), used the way `stylize` uses them.
+    With `rates` (Meta-SGD's learned α, named like the style state) the update is Meta-SGD's own rule
+    θ ← θ − α ⊙ ∇L instead of Adam."""
     avatar, source = load_avatar_with_reference(f"builtin:{identity}")
     if init is not None:
         apply_style(avatar.net, init)
