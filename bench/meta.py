@@ -26,7 +26,7 @@ import torch
 from alteredavatar.adapt.guide import StyleGuide, StyleSpec
 from alteredavatar.adapt.loop import AdaptConfig, Stylizer
 from alteredavatar.adapt.objective import ObjectiveConfig
-from alteredavatar.adapt.schedule import LrSchedule
+from alteredavatar.adapt.schedule import ElementwiseAdam, LrSchedule
 from alteredavatar.adapt.style_file import apply_style, load_style
 from alteredavatar.avatar.identities import HELD_OUT
 from alteredavatar.avatar.pretrained import load_avatar_with_reference
@@ -42,12 +42,13 @@ INTERMEDIATE = (20, 30, 50)  # also report the steps to the baseline's score aft
 
 
 def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates: dict | None = None,
-          schedule: dict | None = None, keep_state: bool = False, **adapt) -> dict:
+          schedule: dict | None = None, element_rates: dict | None = None, keep_state: bool = False,
+          **adapt) -> dict:
     """Adapt one style from `init` with the product loop (AdaptConfig overrides in `adapt`); metrics at
     CHECKPOINTS (<= steps), and with `keep_state` the adapted style state (name -> tensor) as "state".
     `schedule`: the init's learned per-step rates (its JSON `lr_schedule`), used the way `stylize` uses them.
     With `rates` (Meta-SGD's learned α, named like the style state) the update is Meta-SGD's own rule
-    θ ← θ − α ⊙ ∇L instead of Adam."""
+    θ ← θ − α ⊙ ∇L instead of Adam; with `element_rates` (Reptile's per-element rates) it is Adam at those rates."""
     avatar, source = load_avatar_with_reference(f"builtin:{identity}")
     if init is not None:
         apply_style(avatar.net, init)
@@ -56,10 +57,12 @@ def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates:
     names = list(avatar.net.style_state())
     stylizer = Stylizer(avatar, guide, AdaptConfig(**{"steps": 1, "seed": seed, **adapt}), obj, source=source,
                         schedule=LrSchedule.from_json(schedule, names) if schedule else None)
-    if rates is None:
-        opt = stylizer.optimizer()
-    else:
+    if rates is not None:
         opt = MetaSGDStep(stylizer.params, [rates[name] for name in names])
+    elif element_rates is not None:
+        opt = ElementwiseAdam(stylizer.params, [element_rates[name] for name in names])
+    else:
+        opt = stylizer.optimizer()
     style_img = entry.image()
     points, elapsed = [], 0.0
     for step in range(steps + 1):
@@ -247,8 +250,9 @@ def main() -> None:
     ap.add_argument("--config", default="configs/meta_texture.yaml")
     ap.add_argument("--init", action="append", default=[], metavar="NAME=RUN",
                     help="an initialization to compare: a meta-train run folder (init.safetensors; its learned "
-                         "rates, when it has them, are used as stylize uses them). Repeatable; the first one is "
-                         "also run on the held-out identity.")
+                         "per-step rates, when it has them, are used as stylize uses them; Meta-SGD's init_alpha.* "
+                         "and Reptile's per-element init_rates.* with their own update rules). Repeatable; the "
+                         "first one is also run on the held-out identity.")
     ap.add_argument("--constant-lr", action="append", default=[], metavar="NAME",
                     help="also run init NAME at the constant lr 0.02 instead of its learned rates (an ablation)")
     ap.add_argument("--baseline-steps", type=int, default=100)
@@ -270,6 +274,7 @@ def main() -> None:
     inits: dict[str, dict | None] = {"unstylized": None}
     rates: dict[str, dict] = {}  # Meta-SGD's learned per-parameter rates, where a run saved them
     schedules: dict[str, dict] = {}  # learned per-step Adam rates that come with an init
+    element_rates: dict[str, dict] = {}  # learned per-element Adam rates (Reptile rates_per_element)
     budgets: dict[str, str] = {"unstylized": "none"}
     report_old = json.loads(args.reuse.read_text()) if args.reuse else {}
     if report_old and report_old.get("threads") != args.threads:
@@ -287,6 +292,8 @@ def main() -> None:
             schedules[name] = meta["lr_schedule"]
         if (Path(run) / "init_alpha.safetensors").exists():
             rates[name] = load_style(Path(run) / "init_alpha.safetensors")[0]
+        if (Path(run) / "init_rates.safetensors").exists():
+            element_rates[name] = load_style(Path(run) / "init_rates.safetensors")[0]
     for name in args.constant_lr:
         if name not in schedules:
             raise SystemExit(f"--constant-lr {name}: that init has no learned rates to ablate")
@@ -320,7 +327,8 @@ def main() -> None:
                     if name not in inits:
                         raise SystemExit(f"--seeds {args.seeds}: pass --init for {name} to run its other seeds")
                     seed_points.append(curve(inits[name], identity, e, steps, seed=i + 1000 * s,
-                                             rates=rates.get(name), schedule=schedules.get(name))["points"])
+                                             rates=rates.get(name), schedule=schedules.get(name),
+                                             element_rates=element_rates.get(name))["points"])
                 seed_points = seed_points[: args.seeds]
                 runs[name].append({"style": e.name, "identity": identity, "seed_points": seed_points,
                                    "points": mean_points(seed_points)})

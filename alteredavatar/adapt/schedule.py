@@ -57,3 +57,36 @@ class LrSchedule:
 def per_tensor_adam(params: Sequence[torch.Tensor], lr: float) -> torch.optim.Adam:
     """Adam with one parameter group per tensor, so a `LrSchedule` can set each tensor's rate."""
     return torch.optim.Adam([{"params": [p]} for p in params], lr=lr)
+
+
+class ElementwiseAdam(torch.optim.Optimizer):
+    """Adam with one rate per parameter element: Meta-SGD's learned α inside Adam's normalized step.
+
+    p ← p − rate ⊙ m̂ / (√v̂ + eps), with torch.optim.Adam's moments and bias corrections, so with every rate
+    equal to lr it takes exactly torch's Adam steps. `rates`: one tensor per parameter, shaped like it.
+    torch's Adam takes only a scalar rate per group, hence this small optimizer.
+    """
+
+    def __init__(self, params: Sequence[torch.Tensor], rates: Sequence[torch.Tensor],
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        params = list(params)
+        if len(rates) != len(params) or any(r.shape != p.shape for r, p in zip(rates, params)):
+            raise AlteredAvatarError("element-wise rates must be one tensor per parameter, shaped like it")
+        super().__init__([{"params": [p], "rate": r.detach().to(p.device, p.dtype)} for p, r in zip(params, rates)],
+                         {"betas": betas, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure=None):  # noqa: D102 - torch.optim.Optimizer.step
+        for group in self.param_groups:
+            (p,) = group["params"]
+            if p.grad is None:
+                continue
+            (b1, b2), state = group["betas"], self.state[p]
+            if not state:
+                state.update(step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
+            state["step"] += 1
+            t = state["step"]
+            state["exp_avg"].mul_(b1).add_(p.grad, alpha=1 - b1)
+            state["exp_avg_sq"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+            denom = (state["exp_avg_sq"] / (1 - b2**t)).sqrt_().add_(group["eps"])
+            p.sub_(group["rate"] * (state["exp_avg"] / (1 - b1**t)) / denom)

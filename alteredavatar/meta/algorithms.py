@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from alteredavatar.adapt.schedule import LrSchedule, per_tensor_adam
+from alteredavatar.adapt.schedule import ElementwiseAdam, LrSchedule, per_tensor_adam
 from alteredavatar.errors import ConfigError, TrainingError
 from alteredavatar.meta.task import Task, draw_seed, task_generator
 
@@ -66,6 +66,9 @@ class ReptileConfig:
     """One rate per step and tensor (MAML++); false: one rate per tensor shared by all steps (Meta-SGD per layer)."""
     rates_lr: float = 0.03
     """Outer Adam rate on the log rates (a step changes a rate by about this fraction)."""
+    rates_per_element: bool = False
+    """One rate per parameter element, shared by all steps (Meta-SGD's α inside Adam's step); needs
+    learn_rates and rates_per_step: false. First-order gradient: ∂L/∂log lr ≈ q ⊙ (θ' − θ)."""
 
     def check(self) -> None:
         _check_common(self)
@@ -73,6 +76,8 @@ class ReptileConfig:
             raise ConfigError("outer_lr_final must be >= 0 and total_steps >= 1")
         if self.learn_rates and (self.inner_opt != "adam" or not self.rates_lr > 0):
             raise ConfigError("learn_rates needs inner_opt 'adam' and rates_lr > 0")
+        if self.rates_per_element and not (self.learn_rates and not self.rates_per_step):
+            raise ConfigError("rates_per_element needs learn_rates: true and rates_per_step: false")
 
 
 @dataclass
@@ -285,7 +290,9 @@ class Reptile(MetaAlgorithm):
     exp(ρ[s, t]) (steps past k reuse row k − 1). With θ_k = θ_0 + Σ_s Δθ_s and each Adam step's size
     proportional to its rate, ∂θ_k/∂log lr[s, t] ≈ Δθ_{s,t} (later steps' dependence dropped), so a fresh
     query gradient q at θ_k gives ∂L/∂ρ[s, t] ≈ <q_t, Δθ_{s,t}>: a rate grows while the loss still falls
-    along the steps it scaled and shrinks when they overshoot. An outer Adam steps ρ.
+    along the steps it scaled and shrinks when they overshoot. An outer Adam steps ρ. With
+    ``rates_per_element`` ρ has one entry per parameter element, shared by all steps, and the same argument
+    gives ∂L/∂ρ ≈ q ⊙ (θ_k − θ_0) (`ElementwiseAdam` takes the steps).
     """
 
     name = "reptile"
@@ -293,8 +300,12 @@ class Reptile(MetaAlgorithm):
 
     def __init__(self, params, cfg=None, reduce_fn=None):
         super().__init__(params, cfg, reduce_fn)
-        self.log_rates: nn.Parameter | None = None
-        if self.cfg.learn_rates:
+        self.log_rates: nn.Parameter | None = None  # (rows, n_params): per step (or shared) and tensor
+        self.log_rates_el: list[nn.Parameter] | None = None  # per element, shaped like the parameters
+        if self.cfg.rates_per_element:
+            self.log_rates_el = [nn.Parameter(torch.zeros_like(p.detach())) for p in self.params]
+            self.rates_opt = torch.optim.Adam(self.log_rates_el, lr=self.cfg.rates_lr)
+        elif self.cfg.learn_rates:
             rows = self.cfg.inner_steps if self.cfg.rates_per_step else 1
             self.log_rates = nn.Parameter(torch.zeros(rows, len(self.params), dtype=torch.float64))
             self.rates_opt = torch.optim.Adam([self.log_rates], lr=self.cfg.rates_lr)
@@ -308,8 +319,15 @@ class Reptile(MetaAlgorithm):
         """The learned inner rates, (inner_steps or 1, n_params) absolute learning rates, or None."""
         return None if self.log_rates is None else self.cfg.inner_lr * self.log_rates.detach().exp()
 
+    def element_rates(self) -> list[torch.Tensor] | None:
+        """The learned per-element inner rates (absolute, shaped like the parameters), or None."""
+        return None if self.log_rates_el is None else [self.cfg.inner_lr * r.detach().exp() for r in self.log_rates_el]
+
     def _inner_update(self, steps_out: list[list[torch.Tensor]] | None = None) -> InnerUpdate:
         """Adam at inner_lr, or at the learned rates of each step (recording each step's Δθ in ``steps_out``)."""
+        if self.log_rates_el is not None:
+            opt = ElementwiseAdam(self.params, self.element_rates())
+            return lambda grads: _opt_update(opt, self.params, grads)
         if self.log_rates is None:
             return super()._inner_update()
         opt = per_tensor_adam(self.params, self.cfg.inner_lr)
@@ -326,17 +344,24 @@ class Reptile(MetaAlgorithm):
 
         return update
 
+    def _rate_tensors(self) -> list[nn.Parameter]:
+        if self.log_rates_el is not None:
+            return self.log_rates_el
+        return [] if self.log_rates is None else [self.log_rates]
+
     def _update_templates(self):
-        return list(self.params) if self.log_rates is None else [*self.params, self.log_rates]
+        return [*self.params, *self._rate_tensors()]
 
     def _task_update(self, task, gen, start, step):
         steps: list[list[torch.Tensor]] = []
         losses = self._run_inner(task, self.cfg.inner_steps, gen, step, self._inner_update(steps))
         delta = [p.detach() - s for p, s in zip(self.params, start)]
-        if self.log_rates is None:
+        if not self.cfg.learn_rates:
             return delta, losses[0].item(), losses[-1].item()
         query = self._loss(task, gen, f"at the query loss of outer step {step}")
         q = self._grads(query)
+        if self.log_rates_el is not None:  # shared by all steps: Σ_s Δθ_s = θ' − θ
+            return [*delta, *(g * d for g, d in zip(q, delta))], losses[0].item(), query.item()
         # (steps, n) inner products, gathered on the parameters' device and read back once (one sync on CUDA).
         rate_grad = torch.stack([torch.stack([(g * d).sum() for g, d in zip(q, row)]) for row in steps])
         rate_grad = rate_grad.to("cpu", torch.float64)
@@ -349,24 +374,31 @@ class Reptile(MetaAlgorithm):
         with torch.no_grad():
             for p, d in zip(self.params, update):
                 p.add_(d.to(p.dtype), alpha=eps)
-        if self.log_rates is not None:
-            _opt_update(self.rates_opt, [self.log_rates], [update[-1]])
+        if self.cfg.learn_rates:
+            _opt_update(self.rates_opt, self._rate_tensors(), update[len(self.params):])
         return {"outer_lr": eps}
 
     def state_dict(self):
         state = super().state_dict()
-        if self.log_rates is not None:
-            state |= {"log_rates": self.log_rates.detach().clone(), "rates_optimizer": self.rates_opt.state_dict()}
+        if self.cfg.learn_rates:
+            key = "log_rates_el" if self.log_rates_el is not None else "log_rates"
+            values = [r.detach().clone() for r in self._rate_tensors()]
+            state |= {key: values if self.log_rates_el is not None else values[0],
+                      "rates_optimizer": self.rates_opt.state_dict()}
         return state
 
     def load_state_dict(self, state):
         super().load_state_dict(state)
-        if self.log_rates is not None:
-            if "log_rates" not in state:
-                raise ConfigError("checkpoint has no learned rates, but this run has learn_rates: true")
-            (log_rates,) = self._checked([state["log_rates"]], [self.log_rates], "log_rates")
+        if self.cfg.learn_rates:
+            key = "log_rates_el" if self.log_rates_el is not None else "log_rates"
+            if key not in state:
+                raise ConfigError(f"checkpoint has no {key}, but this run learns rates "
+                                  f"({'per element' if self.log_rates_el is not None else 'per tensor'})")
+            saved = list(state[key]) if self.log_rates_el is not None else [state[key]]
+            values = self._checked(saved, self._rate_tensors(), key)
             with torch.no_grad():
-                self.log_rates.copy_(log_rates)
+                for r, v in zip(self._rate_tensors(), values):
+                    r.copy_(v)
             self.rates_opt.load_state_dict(state["rates_optimizer"])
 
 

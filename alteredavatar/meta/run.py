@@ -15,7 +15,8 @@ Writes `<out>/ckpt.*` (resumable) and `<out>/init.safetensors` + `init.json` (a 
 initialization, the command and config that made it, where each stretch of it ran (`segments`: start
 or resume step, device, processes), and the avatar network's hash; with Reptile's
 `learn_rates`, also its learned per-step rates as `lr_schedule`); Meta-SGD also writes its learned
-per-parameter inner rates as `<out>/init_alpha.*`.
+per-parameter inner rates as `<out>/init_alpha.*`, and Reptile with `rates_per_element` its per-element Adam
+rates as `<out>/init_rates.*`.
 """
 
 from __future__ import annotations
@@ -140,6 +141,10 @@ def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_pat
         if hasattr(algo, "alpha"):  # Meta-SGD's test-time rule needs its learned per-parameter rates too
             rates = {name: a.detach().clone() for name, a in zip(net.style_state(), algo.alpha)}
             save_style(out, rates, {**meta, "kind": "meta-sgd-rates"}, stem="init_alpha")
+        element_rates = algo.element_rates() if isinstance(algo, Reptile) else None
+        if element_rates is not None:  # per-element Adam rates (rates_per_element): too many for the JSON
+            rates = {name: r.clone() for name, r in zip(net.style_state(), element_rates)}
+            save_style(out, rates, {**meta, "kind": "adam-element-rates"}, stem="init_rates")
         summary["init"] = str(out / "init.safetensors")
     return summary
 

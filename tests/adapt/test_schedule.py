@@ -1,4 +1,5 @@
-"""Per-step, per-tensor learning rates: JSON round trip, clear errors, and the loop really uses them."""
+"""Per-step, per-tensor learning rates: JSON round trip, clear errors, and the loop really uses them;
+per-element rates in ElementwiseAdam."""
 
 import pytest
 import torch
@@ -6,7 +7,7 @@ import torch
 from alteredavatar.adapt.guide import StyleGuide, StyleSpec
 from alteredavatar.adapt.loop import AdaptConfig, Stylizer
 from alteredavatar.adapt.objective import ObjectiveConfig
-from alteredavatar.adapt.schedule import LrSchedule
+from alteredavatar.adapt.schedule import ElementwiseAdam, LrSchedule
 from alteredavatar.avatar.pretrained import load_avatar, load_avatar_net
 from alteredavatar.errors import AlteredAvatarError, ConfigError
 from alteredavatar.export.media import to_uint8, write_png
@@ -69,3 +70,33 @@ def test_constant_schedule_equals_constant_lr_and_rates_act_per_tensor(tiny_net_
 def test_schedule_for_another_network_is_refused(tiny_net_path, style_png):
     with pytest.raises(ConfigError, match="another avatar network"):
         _stylizer(tiny_net_path, style_png, lambda n: LrSchedule(n[::-1], torch.full((1, len(n)), 1e-2)))
+
+
+def test_elementwise_adam_equals_adam_at_equal_rates_and_scales_per_element():
+    torch.manual_seed(0)
+    a = [torch.randn(3, 4, requires_grad=True), torch.randn(5, requires_grad=True)]
+    start = [t.detach().clone() for t in a]
+    b = [t.detach().clone().requires_grad_() for t in a]
+    c = [t.detach().clone().requires_grad_() for t in a]
+    rates = [torch.full_like(t, 0.03) for t in a]
+    rates_c = [r.clone() for r in rates]
+    rates_c[0][0, 0], rates_c[1][2] = 0.0, 0.06  # one element frozen, one at twice the rate
+    opt_a, opt_b, opt_c = torch.optim.Adam(a, lr=0.03), ElementwiseAdam(b, rates), ElementwiseAdam(c, rates_c)
+    for _ in range(4):
+        grads = [torch.randn_like(t) for t in a]
+        for params in (a, b, c):
+            for p, g in zip(params, grads):
+                p.grad = g.clone()
+        opt_a.step(), opt_b.step(), opt_c.step()
+    for x, y in zip(a, b):
+        torch.testing.assert_close(x, y, rtol=0, atol=1e-6)
+    assert c[0][0, 0] == start[0][0, 0]  # rate 0: never moves
+    torch.testing.assert_close(c[1][2] - start[1][2], 2 * (b[1][2] - start[1][2]), rtol=1e-5, atol=1e-7)
+
+
+def test_elementwise_adam_rates_must_match_the_parameters():
+    p = [torch.zeros(3, requires_grad=True)]
+    with pytest.raises(AlteredAvatarError, match="element-wise rates"):
+        ElementwiseAdam(p, [torch.ones(4)])
+    with pytest.raises(AlteredAvatarError, match="element-wise rates"):
+        ElementwiseAdam(p, [])

@@ -57,6 +57,7 @@ ALG_CONFIGS = {
     "metasgd": dict(inner_steps=2, inner_lr=0.05, outer_lr=0.05, alpha_init="normalized"),
 }
 ALG_CONFIGS["reptile+rates"] = {**ALG_CONFIGS["reptile"], "learn_rates": True}  # Reptile + learned inner rates
+ALG_CONFIGS["reptile+elrates"] = {**ALG_CONFIGS["reptile+rates"], "rates_per_step": False, "rates_per_element": True}
 
 
 def algorithm_name(key: str) -> str:
@@ -69,4 +70,5 @@ def learned_tensors(alg) -> list[torch.Tensor]:
     extra = list(getattr(alg, "alpha", []))
     if getattr(alg, "log_rates", None) is not None:
         extra.append(alg.log_rates.detach())
+    extra += list(getattr(alg, "log_rates_el", None) or [])
     return [p.detach() for p in alg.params] + [a.detach() for a in extra]

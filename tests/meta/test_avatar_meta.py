@@ -105,3 +105,20 @@ def test_warm_start_continues_an_earlier_init_and_metasgd_saves_its_rates(tmp_pa
     missing.write_text(TINY_RUN.replace("seed: 0}", "seed: 0, init: nowhere/init.safetensors}"))
     with pytest.raises(ConfigError, match="train.init: nowhere"):
         meta_train(missing, tmp_path / "c", net_path=tiny_net_path, progress=False)
+
+
+def test_element_rates_are_saved_next_to_the_init(tmp_path, tiny_net_path):
+    """Reptile with rates_per_element writes its learned per-element Adam rates as init_rates.*."""
+    from alteredavatar.adapt.style_file import load_style
+    from alteredavatar.meta.run import meta_train
+
+    cfg = tmp_path / "el.yaml"
+    cfg.write_text(TINY_RUN.replace("outer_lr_final: 0.5}", "outer_lr_final: 0.5, learn_rates: true, "
+                                    "rates_per_step: false, rates_per_element: true}"))
+    meta_train(cfg, tmp_path / "run", net_path=tiny_net_path, progress=False)
+    init, meta = load_style(tmp_path / "run" / "init.safetensors")
+    rates, rates_meta = load_style(tmp_path / "run" / "init_rates.safetensors")
+    assert rates_meta["kind"] == "adam-element-rates" and "lr_schedule" not in meta
+    assert {k: v.shape for k, v in rates.items()} == {k: v.shape for k, v in init.items()}
+    assert all(bool((r > 0).all()) for r in rates.values())
+    assert any(not torch.allclose(r, torch.full_like(r, 0.02)) for r in rates.values())  # learned, not inner_lr

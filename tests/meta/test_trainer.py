@@ -37,7 +37,8 @@ def _state(alg):
     return tensors
 
 
-@pytest.mark.parametrize("name,every", [("reptile", 2), ("reptile+rates", 2), ("fomaml", 1), ("metasgd", 2)])
+@pytest.mark.parametrize("name,every", [("reptile", 2), ("reptile+rates", 2), ("reptile+elrates", 2), ("fomaml", 1),
+                                        ("metasgd", 2)])
 def test_interrupted_and_resumed_run_is_bit_identical(tmp_path, name, every):
     full = _trainer(name, tmp_path / "full", every=every, eval_every=2, with_eval=True)
     res_full = full.run(progress=False)
