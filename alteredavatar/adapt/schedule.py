@@ -76,7 +76,7 @@ class ElementwiseAdam(torch.optim.Optimizer):
                          {"betas": betas, "eps": eps})
 
     @torch.no_grad()
-    def step(self, closure=None):  # noqa: D102 - torch.optim.Optimizer.step
+    def step(self, closure=None):
         for group in self.param_groups:
             (p,) = group["params"]
             if p.grad is None:
