@@ -6,8 +6,8 @@ styles, adaptation seeds and evaluator, each row changing one thing:
 
 - 4x the views per step: less gradient noise from random views, expressions and crops (4x the cost);
 - half or double the Adam rate: step size;
-- another init, the 100-step plain solution of a sibling style (same generator and kind, next seed): is a
-  init closer to each style to be had at all, or are the styles of one kind far apart?
+- another init, the 100-step plain solution of a sibling style (same generator and kind, next seed): is
+  an init closer to each style to be had at all, or are the styles of one kind far apart?
 
 A row that brings many styles under their targets within 10 steps names the bottleneck; if none does, the
 remaining gap is the number of optimisation steps the loss itself needs. Targets come from
