@@ -6,10 +6,13 @@ import pytest
 import torch
 
 import alteredavatar.adapt.run as adapt_run
+from alteredavatar.adapt.style_file import load_style
 from alteredavatar.avatar.pretrained import load_avatar_net
 from alteredavatar.cli import main
+from alteredavatar.errors import ConfigError
 from alteredavatar.meta.avatar_tasks import AvatarTaskFamily, TaskFamilyConfig
 from alteredavatar.meta.bank import StyleBank
+from alteredavatar.meta.run import meta_train
 from alteredavatar.adapt.loop import AdaptConfig
 
 TINY_RUN = """
@@ -75,9 +78,6 @@ def test_tasks_of_one_step_draw_different_random_streams(tiny_net_path):
 
 
 def test_warm_start_continues_an_earlier_init_and_metasgd_saves_its_rates(tmp_path, tiny_net_path):
-    from alteredavatar.adapt.style_file import load_style
-    from alteredavatar.errors import ConfigError
-    from alteredavatar.meta.run import meta_train
 
     first = tmp_path / "first.yaml"
     first.write_text(TINY_RUN.replace("algorithm: reptile", "algorithm: metasgd\nmetasgd: {inner_steps: 1, "
@@ -109,8 +109,6 @@ def test_warm_start_continues_an_earlier_init_and_metasgd_saves_its_rates(tmp_pa
 
 def test_element_rates_are_saved_next_to_the_init(tmp_path, tiny_net_path):
     """Reptile with rates_per_element writes its learned per-element Adam rates as init_rates.*."""
-    from alteredavatar.adapt.style_file import load_style
-    from alteredavatar.meta.run import meta_train
 
     cfg = tmp_path / "el.yaml"
     cfg.write_text(TINY_RUN.replace("outer_lr_final: 0.5}", "outer_lr_final: 0.5, learn_rates: true, "
