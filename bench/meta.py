@@ -120,12 +120,23 @@ def steps_to_reach(points: list[dict], target: float) -> tuple[int | None, float
     return None, None
 
 
+def steps_to_stay(points: list[dict], target: float) -> int | None:
+    """First checkpoint from which every later one (to the end of the run) is at or under `target`.
+
+    Stricter than `steps_to_reach` where a curve jumps (large Adam steps): a lucky early dip does not count."""
+    for i, p in enumerate(points):
+        if all(q["style"] <= target for q in points[i:]):
+            return p["step"]
+    return None
+
+
 def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int) -> dict:
     """Per init and style: steps/seconds to reach the unstylized start's score after `baseline_steps`.
 
     Medians run over *all* styles, a style that never gets there within its run counting as slower than
     any that does (so the median is "> meta_steps" when half of them miss); the ratio is baseline_steps
-    over that median. `within_10x`: styles reached in <= baseline_steps / 10 steps.
+    over that median. `within_10x`: styles reached in <= baseline_steps / 10 steps. The `stay` fields use
+    `steps_to_stay` instead; `median_ratio_at_10` is the median of style@10 / target.
     """
     base = {r["style"]: r for r in runs["unstylized"]}
     out = {}
@@ -136,11 +147,14 @@ def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int)
             b_end = next(p for p in b["points"] if p["step"] == baseline_steps)
             step, sec = steps_to_reach(r["points"], b_end["style"])
             rows.append({"style": r["style"], "target": b_end["style"], "steps": step, "seconds": sec,
+                         "stay_steps": steps_to_stay(r["points"], b_end["style"]),
+                         "ratio_at_10": next(p["style"] for p in r["points"] if p["step"] == 10) / b_end["style"],
                          "baseline_seconds": b_end["seconds"],
                          "style_at_5": next(p["style"] for p in r["points"] if p["step"] == 5),
                          "identity_at_10": next((p["identity"] for p in r["points"] if p["step"] == 10), None)})
         inf = float("inf")
         med = statistics.median(x["steps"] if x["steps"] is not None else inf for x in rows)
+        med_stay = statistics.median(x["stay_steps"] if x["stay_steps"] is not None else inf for x in rows)
         med_s = statistics.median(x["seconds"] if x["seconds"] is not None else inf for x in rows)
         base_s = statistics.median(x["baseline_seconds"] for x in rows)
         finite = lambda v: v if v != inf else None  # noqa: E731
@@ -151,6 +165,9 @@ def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int)
             "median_steps": finite(med),
             "step_ratio": baseline_steps / med if med not in (0, inf) else None,
             "median_seconds": finite(med_s),
+            "stay_within_10x": f"{sum(x['stay_steps'] is not None and x['stay_steps'] <= baseline_steps / 10 for x in rows)}/{len(rows)}",
+            "median_stay_steps": finite(med_stay),
+            "median_ratio_at_10": statistics.median(x["ratio_at_10"] for x in rows),
             "seconds_ratio": base_s / med_s if med_s not in (0, inf) else None,
             "median_style_at_5": statistics.median(x["style_at_5"] for x in rows),
             "median_style_at_10": statistics.median(
@@ -206,18 +223,23 @@ def write_markdown(report: dict, n_styles: int, baseline_steps: int) -> None:
              + (f" x {seeds} adaptation seeds (curves averaged over seeds)" if seeds > 1 else "")
              + f", evaluator {report['evaluator']}, "
              f"target = the unstylized start's score after {baseline_steps} steps (same loop: Adam, lr 0.02, "
-             "batch 4, 128 px, strength 0.5). Medians over all styles; a style that misses counts as slowest.", ""]
+             "batch 4, 128 px, strength 0.5). Medians over all styles; a style that misses counts as slowest. "
+             "\"Reached\" counts the first checkpoint at or under the target; \"stays under\" the first checkpoint "
+             "from which every later one in the run is at or under it (stricter where curves jump).", ""]
     for key in ("styles", "identity"):
         lines += [f"**{report[key]['label']}**", "",
                   "| init | meta-training | reached (within run) | >= 10x (<= 10 steps) | median steps | step ratio | "
-                  "median seconds | seconds ratio | style @5 | style @10 | identity @10 |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "median seconds | seconds ratio | stays under from <= 10 steps | median steps to stay | "
+                  "style @10 / target | style @5 | style @10 | identity @10 |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for name, s in report[key]["summary"].items():
             miss = f"> {s['meta_steps']}"
             fmt = lambda v, f="{:.1f}", m=miss: m if v is None else f.format(v)  # noqa: E731
             lines.append(f"| {name} | {report['budgets'].get(name, '-')} | {s['reached']} | {s['within_10x']} | "
                          f"{fmt(s['median_steps'], '{:g}')} | {fmt(s['step_ratio'], '{:.1f}x', '< ' + str(round(baseline_steps / s['meta_steps'], 1)) + 'x')} | "
                          f"{fmt(s['median_seconds'], '{:.1f}', '-')} | {fmt(s['seconds_ratio'], '{:.1f}x', '-')} | "
+                         f"{s.get('stay_within_10x', '-')} | {fmt(s.get('median_stay_steps'), '{:g}')} | "
+                         f"{s.get('median_ratio_at_10', float('nan')):.2f} | "
                          f"{s['median_style_at_5']:.4f} | {s['median_style_at_10']:.4f} | {s['median_identity_at_10']:.4f} |")
         lines.append("")
         at = list(next(iter(report[key]["summary"].values()))["steps_to_baseline_at"])
@@ -231,6 +253,15 @@ def write_markdown(report: dict, n_styles: int, baseline_steps: int) -> None:
         lines.append("")
     (RESULTS / "meta.md").write_text("\n".join(lines))
     print("\n".join(lines))
+
+
+def resummarize(path: Path) -> None:
+    """Rewrite a stored report's summaries and markdown from its curves (after a change to the summaries)."""
+    report = json.loads(path.read_text())
+    for key in ("styles", "identity"):
+        report[key]["summary"] = summarize(report[key]["curves"], report["baseline_steps"], report["meta_steps"])
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    write_markdown(report, len(report["held_out_styles"]), report["baseline_steps"])
 
 
 def budget(meta: dict) -> str:
@@ -266,7 +297,12 @@ def main() -> None:
     ap.add_argument("--reuse-curves", action="append", metavar="NAME",
                     help="... whose curves for this init are taken instead of recomputed (repeatable; default: "
                          "every init in that report)")
+    ap.add_argument("--summarize-only", action="store_true",
+                    help="recompute the summaries and tables of bench/results/meta.json from its curves, run nothing")
     args = ap.parse_args()
+    if args.summarize_only:
+        resummarize(RESULTS / "meta.json")
+        return
     torch.set_num_threads(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
     bank = StyleBank.from_dict(load_run_config(args.config)["styles"], Path(args.config).parent)

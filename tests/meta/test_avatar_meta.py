@@ -6,8 +6,9 @@ import pytest
 import torch
 
 import alteredavatar.adapt.run as adapt_run
-from alteredavatar.adapt.style_file import load_style
-from alteredavatar.avatar.pretrained import load_avatar_net
+from alteredavatar.adapt.run import file_sha256, meta_init_path
+from alteredavatar.adapt.style_file import apply_style, load_style
+from alteredavatar.avatar.pretrained import PRETRAINED_NET, load_avatar_net
 from alteredavatar.cli import main
 from alteredavatar.errors import ConfigError
 from alteredavatar.meta.avatar_tasks import AvatarTaskFamily, TaskFamilyConfig
@@ -120,3 +121,12 @@ def test_element_rates_are_saved_next_to_the_init(tmp_path, tiny_net_path):
     assert {k: v.shape for k, v in rates.items()} == {k: v.shape for k, v in init.items()}
     assert all(bool((r > 0).all()) for r in rates.values())
     assert any(not torch.allclose(r, torch.full_like(r, 0.02)) for r in rates.values())  # learned, not inner_lr
+
+
+def test_shipped_init_was_made_for_the_shipped_network():
+    """`stylize` silently starts unstylized when the init's network hash differs, so guard the pair we ship."""
+    state, meta = load_style(meta_init_path("texture"))
+    assert meta["avatar_net_sha256"] == file_sha256(PRETRAINED_NET)
+    net = load_avatar_net()
+    apply_style(net, state)  # shapes match this network
+    assert meta["kind"] == "meta-init" and meta["algorithm"] == "reptile"
