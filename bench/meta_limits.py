@@ -12,7 +12,7 @@ styles, adaptation seeds and evaluator, each row changing one thing:
 A row that brings many styles under their targets within 10 steps names the bottleneck; if none does, the
 remaining gap is the number of optimisation steps the loss itself needs. Targets come from
 bench/results/meta.json (run bench/meta.py first). Writes bench/results/meta_limits.{json,md}.
-Run: `python bench/meta_limits.py --init runs/meta_texture_k10`.
+Run: `python bench/meta_limits.py --init runs/meta_texture_k10_wide`.
 """
 
 from __future__ import annotations

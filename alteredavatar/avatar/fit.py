@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from alteredavatar.avatar.expressions import ExpressionSamplerConfig, sample_expressions
 from alteredavatar.avatar.identities import TRAIN_IDENTITIES, builtin_avatar
 from alteredavatar.avatar.model import AnimatableAvatar
-from alteredavatar.avatar.network import AvatarNet, AvatarNetConfig, widen_mappers
+from alteredavatar.avatar.network import AvatarNet, AvatarNetConfig
 from alteredavatar.io import save_safetensors_atomic
 
 
@@ -33,9 +33,6 @@ class FitConfig:
     seed: int = 0
     identities: tuple[str, ...] = TRAIN_IDENTITIES
     net: AvatarNetConfig = field(default_factory=AvatarNetConfig)
-    style_hidden: int = 48
-    """After fitting, widen the bias mappers to this many hidden channels (`widen_mappers`: the fitted
-    avatar is unchanged; stylization gets room). 0 keeps `net.mapper_hidden`."""
 
 
 def masked_psnr(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> float:
@@ -76,8 +73,6 @@ def fit_avatar_net(cfg: FitConfig = FitConfig(), progress: bool = True) -> tuple
             opt.step()
             sched.step()
             bar.update(task, advance=1, loss=total / len(pick))
-    if cfg.style_hidden:
-        net = widen_mappers(net, cfg.style_hidden, cfg.seed)
     return net, evaluate(net)
 
 

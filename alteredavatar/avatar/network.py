@@ -16,7 +16,7 @@ Stylization trains only `style_parameters()` (the bias mappers); everything else
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
@@ -152,32 +152,3 @@ class AvatarNet(nn.Module):
 
     def forward(self, expr: torch.Tensor, maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.decode(expr, self.encode(maps))
-
-
-@torch.no_grad()
-def widen_mappers(net: AvatarNet, hidden: int, seed: int = 0) -> AvatarNet:
-    """A copy of `net` whose bias mappers have `hidden` hidden channels and compute the same function.
-
-    The added channels get random input weights (at the scale of the existing ones) and zero output
-    weights, so the avatar renders as before (to float rounding) while stylization gets more room: with
-    48 instead of 12 channels, the meta-learned init reaches plain optimisation's 100-step score in far
-    fewer steps (README, "Meta-learning"). Net2Net-style widening, done once after fitting.
-    """
-    old = net.cfg.mapper_hidden
-    if hidden < old:
-        raise ValueError(f"can only widen the mappers: {hidden} < {old} hidden channels")
-    wide = AvatarNet(replace(net.cfg, mapper_hidden=hidden))
-    gen = torch.Generator().manual_seed(seed)
-    src = net.state_dict()
-    for name, value in wide.state_dict().items():
-        have = src[name]
-        if name.startswith("mappers.") and name.endswith("conv1.weight"):
-            value.copy_(torch.randn(value.shape, generator=gen) * have.std())
-            value[:old] = have
-        elif name.startswith("mappers.") and name.endswith("conv1.bias"):
-            value.zero_()[:old] = have
-        elif name.startswith("mappers.") and name.endswith("conv2.weight"):
-            value.zero_()[:, :old] = have
-        else:
-            value.copy_(have)
-    return wide.train(net.training)

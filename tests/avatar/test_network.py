@@ -1,10 +1,9 @@
-import pytest
 import torch
 
 from alteredavatar.avatar.fit import FitConfig, evaluate, fit_avatar_net, fit_loss, masked_psnr
 from alteredavatar.avatar.identities import HELD_OUT, TRAIN_IDENTITIES
 from alteredavatar.avatar.model import AnimatableAvatar
-from alteredavatar.avatar.network import AvatarNet, AvatarNetConfig, widen_mappers
+from alteredavatar.avatar.network import AvatarNet, AvatarNetConfig
 
 TINY = AvatarNetConfig(uv_res=32, base_res=4, enc_channels=(8, 8, 8, 8), dec_channels=(8, 8, 8, 8), mapper_hidden=4)
 
@@ -31,7 +30,7 @@ def test_bias_maps_change_the_output_and_encoder_features_are_cached(ada):
 
 
 def test_fit_lowers_loss_on_a_tiny_network(ada):
-    cfg = FitConfig(steps=25, lr=5e-3, identities=("ada",), identities_per_step=1, net=TINY, style_hidden=6)
+    cfg = FitConfig(steps=25, lr=5e-3, identities=("ada",), identities_per_step=1, net=TINY)
     torch.manual_seed(cfg.seed)
     start = AnimatableAvatar(ada, AvatarNet(TINY))
     expr = torch.zeros(2, 52)
@@ -39,25 +38,6 @@ def test_fit_lowers_loss_on_a_tiny_network(ada):
     net, _ = fit_avatar_net(cfg, progress=False)
     loss1 = fit_loss(AnimatableAvatar(ada, net), expr, cfg).item()
     assert loss1 < 0.5 * loss0
-    assert net.cfg.mapper_hidden == 6, "fit-avatar widens the mappers for stylization after fitting"
-
-
-def test_widen_mappers_keeps_the_function_and_adds_trainable_room(ada):
-    torch.manual_seed(0)
-    net = AvatarNet(TINY)
-    wide = widen_mappers(net, 10, seed=1)
-    assert wide.cfg.mapper_hidden == 10 and wide.mappers[0].conv1.weight.shape[0] == 10
-    assert sum(p.numel() for p in wide.style_parameters()) > sum(p.numel() for p in net.style_parameters())
-    expr = torch.randn(2, 52) * 0.3
-    a, b = AnimatableAvatar(ada, net)(expr), AnimatableAvatar(ada, wide)(expr)
-    torch.testing.assert_close(b.albedo, a.albedo, atol=1e-6, rtol=0)
-    torch.testing.assert_close(b.displacement, a.displacement, atol=1e-9, rtol=0)
-    # The new channels are live: their output weights get gradient, so stylization can use them.
-    AnimatableAvatar(ada, wide)(expr).albedo.mean().backward()
-    assert wide.mappers[-1].conv2.weight.grad[:, TINY.mapper_hidden:].abs().sum() > 0
-    assert torch.equal(widen_mappers(net, 10, seed=1).mappers[0].conv1.weight, wide.mappers[0].conv1.weight)
-    with pytest.raises(ValueError, match="widen"):
-        widen_mappers(wide, 4)
 
 
 def test_pretrained_network_reproduces_identities_and_a_new_one(pretrained_net):
