@@ -5,9 +5,9 @@ For every held-out style of the bank (never seen in meta-training) and each init
 (c) the other meta-learners' inits (`--init NAME=RUN`, each used the way `stylize` uses it) — run the
 product's own stylization loop (`Stylizer`, test-time settings) and record, at fixed steps, the style
 metric (texture distance from an evaluator whose random filters use a seed training never used) and the
-identity metric (low-pass distance to the unstylized avatar). Then: steps and seconds (a) needs to reach
-the style score that (b) reaches after 100 steps, and their ratio (target >= 10x fewer steps). Repeated
-for the held-out identity.
+identity metrics (low-pass image distance and RMS displacement change to the unstylized avatar). Then:
+steps and seconds (a) needs to reach the style score that (b) reaches after 100 steps, and their ratio
+(target >= 10x fewer steps). Repeated for the held-out identity.
 
 Writes bench/results/meta.{json,md,png}.  Run: `python bench/meta.py --init reptile=runs/meta_texture ...`
 (`make bench` lists every run it compares).
@@ -31,7 +31,7 @@ from alteredavatar.adapt.style_file import apply_style, load_style
 from alteredavatar.avatar.identities import HELD_OUT
 from alteredavatar.avatar.pretrained import load_avatar_with_reference
 from alteredavatar.meta.algorithms import rated_sgd_step
-from alteredavatar.meta.avatar_tasks import identity_score, style_score
+from alteredavatar.meta.avatar_tasks import geometry_score, identity_score, style_score
 from alteredavatar.meta.bank import StyleBank
 from alteredavatar.meta.run import load_run_config
 
@@ -69,7 +69,8 @@ def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates:
         if step in CHECKPOINTS:
             points.append({"step": step, "seconds": round(elapsed, 3),
                            "style": style_score(avatar, style_img, EVAL_SEED),
-                           "identity": identity_score(avatar, source)})
+                           "identity": identity_score(avatar, source),
+                           "geometry": geometry_score(avatar, source)})
         if step == steps:
             break
         t = time.perf_counter()
@@ -106,10 +107,11 @@ def seed_runs(run: dict) -> list[list[dict]]:
 
 
 def mean_points(seed_points: list[list[dict]]) -> list[dict]:
-    """Checkpoint-wise mean of style, identity and seconds over seeds (same checkpoints in each)."""
+    """Checkpoint-wise mean of style, identity, geometry (where recorded) and seconds over seeds."""
     out = []
     for pts in zip(*seed_points):
-        out.append({"step": pts[0]["step"], **{k: statistics.mean(p[k] for p in pts) for k in ("seconds", "style", "identity")}})
+        keys = [k for k in ("seconds", "style", "identity", "geometry") if all(k in p for p in pts)]
+        out.append({"step": pts[0]["step"], **{k: statistics.mean(p[k] for p in pts) for k in keys}})
     return out
 
 
@@ -151,7 +153,8 @@ def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int)
                          "ratio_at_10": next(p["style"] for p in r["points"] if p["step"] == 10) / b_end["style"],
                          "baseline_seconds": b_end["seconds"],
                          "style_at_5": next(p["style"] for p in r["points"] if p["step"] == 5),
-                         "identity_at_10": next((p["identity"] for p in r["points"] if p["step"] == 10), None)})
+                         "identity_at_10": next((p["identity"] for p in r["points"] if p["step"] == 10), None),
+                         "geometry_at_10": next((p.get("geometry") for p in r["points"] if p["step"] == 10), None)})
         inf = float("inf")
         med = statistics.median(x["steps"] if x["steps"] is not None else inf for x in rows)
         med_stay = statistics.median(x["stay_steps"] if x["stay_steps"] is not None else inf for x in rows)
@@ -173,6 +176,8 @@ def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int)
             "median_style_at_10": statistics.median(
                 next(p["style"] for p in r["points"] if p["step"] == 10) for r in rs),
             "median_identity_at_10": statistics.median(x["identity_at_10"] for x in rows),
+            "median_geometry_at_10": (statistics.median(x["geometry_at_10"] for x in rows)
+                                      if all(x["geometry_at_10"] is not None for x in rows) else None),
             "meta_steps": baseline_steps if name == "unstylized" else meta_steps,
             "steps_to_baseline_at": steps_to_baseline_at(rs, base, baseline_steps),
         }
@@ -192,6 +197,46 @@ def steps_to_baseline_at(rs: list[dict], base: dict[str, dict], baseline_steps: 
         med = statistics.median(steps)
         out[n] = None if med == float("inf") else med
     return out
+
+
+LOOK_STEPS = 10  # the look sheet shows each init before adaptation and after this many steps
+
+
+def look_sheet(inits: dict[str, dict | None], entry, path: Path, extra: dict[str, dict] | None = None) -> None:
+    """One row per init: the style image, then front/neutral and 45°/smile renders at step 0 and after
+    LOOK_STEPS product steps on `entry` (seed 0). Numbers can be gamed by a pattern no one would call the
+    style (bench/results/rejected/); this sheet is the check a person makes. `extra`: curve() keyword
+    arguments per init (its learned rates)."""
+    import torch.nn.functional as F
+
+    from alteredavatar.eval.metrics import EvalConfig, eval_renders
+
+    cfg = EvalConfig(yaws=(0.0, 45.0), expressions=("neutral", "smile"), res=128)
+    style = F.interpolate(entry.image()[None], size=(cfg.res, cfg.res), mode="bilinear", antialias=True)[0]
+    rows = []
+    for name, init in inits.items():
+        run = curve(init, "ada", entry, LOOK_STEPS, seed=0, keep_state=True, **(extra or {}).get(name, {}))
+        cells = [style]
+        for state in (init, run["state"]):
+            avatar, _ = load_avatar_with_reference("builtin:ada")
+            if state is not None:
+                apply_style(avatar.net, state)
+            img, _ = eval_renders(avatar, cfg)  # (views x expressions, 3, H, W), view-major
+            cells += [img[0], img[3]]  # front neutral, 45° smile
+        rows.append(torch.cat(cells, dim=-1))
+        print(f"look sheet: {name} done", flush=True)
+    sheet = (torch.cat(rows, dim=-2).clamp(0, 1).permute(1, 2, 0) * 255).round().byte().numpy()
+    from PIL import Image, ImageDraw  # Pillow comes with matplotlib (the bench extra)
+
+    labelled = Image.new("RGB", (sheet.shape[1] + 150, sheet.shape[0] + 16), "white")
+    labelled.paste(Image.fromarray(sheet), (150, 16))
+    draw = ImageDraw.Draw(labelled)
+    for x, text in ((150, "style"), (150 + cfg.res, "step 0: front, 45 deg smile"),
+                    (150 + 3 * cfg.res, f"after {LOOK_STEPS} steps ({entry.name})")):
+        draw.text((x + 4, 2), text, fill="black")
+    for i, name in enumerate(inits):
+        draw.text((4, 16 + i * cfg.res + cfg.res // 2 - 6), name, fill="black")
+    labelled.save(path)
 
 
 def plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
@@ -230,8 +275,8 @@ def write_markdown(report: dict, n_styles: int, baseline_steps: int) -> None:
         lines += [f"**{report[key]['label']}**", "",
                   "| init | meta-training | reached (within run) | >= 10x (<= 10 steps) | median steps | step ratio | "
                   "median seconds | seconds ratio | stays under from <= 10 steps | median steps to stay | "
-                  "style @10 / target | style @5 | style @10 | identity @10 |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "style @10 / target | style @5 | style @10 | identity @10 | geometry @10 (mm) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for name, s in report[key]["summary"].items():
             miss = f"> {s['meta_steps']}"
             fmt = lambda v, f="{:.1f}", m=miss: m if v is None else f.format(v)  # noqa: E731
@@ -240,7 +285,8 @@ def write_markdown(report: dict, n_styles: int, baseline_steps: int) -> None:
                          f"{fmt(s['median_seconds'], '{:.1f}', '-')} | {fmt(s['seconds_ratio'], '{:.1f}x', '-')} | "
                          f"{s.get('stay_within_10x', '-')} | {fmt(s.get('median_stay_steps'), '{:g}')} | "
                          f"{s.get('median_ratio_at_10', float('nan')):.2f} | "
-                         f"{s['median_style_at_5']:.4f} | {s['median_style_at_10']:.4f} | {s['median_identity_at_10']:.4f} |")
+                         f"{s['median_style_at_5']:.4f} | {s['median_style_at_10']:.4f} | {s['median_identity_at_10']:.4f} | "
+                         f"{fmt(s.get('median_geometry_at_10'), '{:.3f}', '-')} |")
         lines.append("")
         at = list(next(iter(report[key]["summary"].values()))["steps_to_baseline_at"])
         lines += ["Median steps to reach the unstylized start's score after N steps (ratio N / steps):", "",
@@ -297,6 +343,8 @@ def main() -> None:
     ap.add_argument("--reuse-curves", action="append", metavar="NAME",
                     help="... whose curves for this init are taken instead of recomputed (repeatable; default: "
                          "every init in that report)")
+    ap.add_argument("--looks-only", action="store_true",
+                    help="only render bench/results/meta_looks.png for the unstylized start and the --init runs")
     ap.add_argument("--summarize-only", action="store_true",
                     help="recompute the summaries and tables of bench/results/meta.json from its curves, run nothing")
     args = ap.parse_args()
@@ -335,6 +383,11 @@ def main() -> None:
             raise SystemExit(f"--constant-lr {name}: that init has no learned rates to ablate")
         inits[f"{name}, lr 0.02"] = inits[name]
         budgets[f"{name}, lr 0.02"] = budgets[name] + " (its learned rates not used)"
+    extra = {name: {"rates": rates.get(name), "schedule": schedules.get(name), "element_rates": element_rates.get(name)}
+             for name in inits}
+    if args.looks_only:
+        look_sheet(inits, held[0], RESULTS / "meta_looks.png", extra)
+        return
     names = [*inits, *sorted(reused - set(inits))]  # the last ones come from --reuse only
     report = {"held_out_styles": [e.name for e in held], "evaluator": f"texture-sw(seed={EVAL_SEED})",
               "baseline_steps": args.baseline_steps, "meta_steps": args.meta_steps, "threads": args.threads,
@@ -373,6 +426,7 @@ def main() -> None:
         plot(runs, RESULTS / f"meta_{key}.png", label)
     (RESULTS / "meta.json").write_text(json.dumps(report, indent=1) + "\n")
     write_markdown(report, len(held), args.baseline_steps)
+    look_sheet(inits, held[0], RESULTS / "meta_looks.png", extra)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import torch
 from alteredavatar.adapt.guide import StyleGuide, StyleSpec
 from alteredavatar.adapt.loop import AdaptConfig, Stylizer
 from alteredavatar.adapt.objective import ObjectiveConfig
+from alteredavatar.avatar.expressions import presets
 from alteredavatar.avatar.identities import TRAIN_IDENTITIES, builtin_avatar
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.network import AvatarNet
@@ -99,3 +100,14 @@ def identity_score(avatar: AnimatableAvatar, source: AnimatableAvatar, res: int 
 
     cfg = EvalConfig(yaws=(-30.0, 0.0, 30.0), expressions=("neutral", "smile"), res=res)
     return float(lowpass_distance(eval_renders(avatar, cfg)[0], eval_renders(source, cfg)[0]).mean())
+
+
+@torch.no_grad()
+def geometry_score(avatar: AnimatableAvatar, source: AnimatableAvatar) -> float:
+    """RMS change of the UV displacement map against the unstylized avatar, in millimetres, over the head's
+    UV mask for the neutral and smile presets. The low-pass image distance barely sees geometry (ridges
+    add shading edges, not low frequencies); this does (bench/results/rejected/)."""
+    expr = presets(("neutral", "smile"))
+    diff = (avatar(expr).displacement - source(expr).displacement) * 1000.0  # (2, 1, R, R) mm
+    mask = avatar.uv_mask.expand_as(diff)
+    return float(((diff**2 * mask).sum() / mask.sum().clamp(min=1)).sqrt())

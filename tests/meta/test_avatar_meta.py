@@ -8,10 +8,10 @@ import torch
 import alteredavatar.adapt.run as adapt_run
 from alteredavatar.adapt.run import file_sha256, meta_init_path
 from alteredavatar.adapt.style_file import apply_style, load_style
-from alteredavatar.avatar.pretrained import PRETRAINED_NET, load_avatar_net
+from alteredavatar.avatar.pretrained import PRETRAINED_NET, load_avatar_net, load_avatar_with_reference
 from alteredavatar.cli import main
 from alteredavatar.errors import ConfigError
-from alteredavatar.meta.avatar_tasks import AvatarTaskFamily, TaskFamilyConfig
+from alteredavatar.meta.avatar_tasks import AvatarTaskFamily, TaskFamilyConfig, geometry_score
 from alteredavatar.meta.bank import StyleBank
 from alteredavatar.meta.run import meta_train
 from alteredavatar.adapt.loop import AdaptConfig
@@ -130,3 +130,12 @@ def test_shipped_init_was_made_for_the_shipped_network():
     net = load_avatar_net()
     apply_style(net, state)  # shapes match this network
     assert meta["kind"] == "meta-init" and meta["algorithm"] == "reptile"
+
+
+def test_geometry_score_is_zero_when_unchanged_and_reports_displacement_in_mm(tiny_net_path):
+    avatar, source = load_avatar_with_reference("builtin:ada", net_path=tiny_net_path)
+    assert geometry_score(avatar, source) == 0.0
+    with torch.no_grad():  # shift the finest bias map: moves albedo and displacement
+        avatar.net.mappers[-1].conv2.bias.add_(torch.linspace(-2, 2, avatar.net.mappers[-1].conv2.bias.numel()))
+    moved = geometry_score(avatar, source)
+    assert 0.01 < moved <= 10.0 + 1e-4, moved  # displacement is at most 1 cm (tanh), so RMS <= 10 mm
