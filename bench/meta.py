@@ -150,7 +150,7 @@ def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int)
             step, sec = steps_to_reach(r["points"], b_end["style"])
             rows.append({"style": r["style"], "target": b_end["style"], "steps": step, "seconds": sec,
                          "stay_steps": steps_to_stay(r["points"], b_end["style"]),
-                         "ratio_at_10": next(p["style"] for p in r["points"] if p["step"] == 10) / b_end["style"],
+                         "style_at_10": next(p["style"] for p in r["points"] if p["step"] == 10),
                          "baseline_seconds": b_end["seconds"],
                          "style_at_5": next(p["style"] for p in r["points"] if p["step"] == 5),
                          "identity_at_10": next((p["identity"] for p in r["points"] if p["step"] == 10), None),
@@ -170,11 +170,10 @@ def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int)
             "median_seconds": finite(med_s),
             "stay_within_10x": f"{sum(x['stay_steps'] is not None and x['stay_steps'] <= baseline_steps / 10 for x in rows)}/{len(rows)}",
             "median_stay_steps": finite(med_stay),
-            "median_ratio_at_10": statistics.median(x["ratio_at_10"] for x in rows),
+            "median_ratio_at_10": statistics.median(x["style_at_10"] / x["target"] for x in rows),
             "seconds_ratio": base_s / med_s if med_s not in (0, inf) else None,
             "median_style_at_5": statistics.median(x["style_at_5"] for x in rows),
-            "median_style_at_10": statistics.median(
-                next(p["style"] for p in r["points"] if p["step"] == 10) for r in rs),
+            "median_style_at_10": statistics.median(x["style_at_10"] for x in rows),
             "median_identity_at_10": statistics.median(x["identity_at_10"] for x in rows),
             "median_geometry_at_10": (statistics.median(x["geometry_at_10"] for x in rows)
                                       if all(x["geometry_at_10"] is not None for x in rows) else None),
@@ -208,26 +207,25 @@ def look_sheet(inits: dict[str, dict | None], entry, path: Path, extra: dict[str
     style (bench/results/rejected/); this sheet is the check a person makes. `extra`: curve() keyword
     arguments per init (its learned rates)."""
     import torch.nn.functional as F
+    from PIL import Image, ImageDraw  # Pillow comes with matplotlib (the bench extra)
 
     from alteredavatar.eval.metrics import EvalConfig, eval_renders
 
     cfg = EvalConfig(yaws=(0.0, 45.0), expressions=("neutral", "smile"), res=128)
     style = F.interpolate(entry.image()[None], size=(cfg.res, cfg.res), mode="bilinear", antialias=True)[0]
+    avatar, _ = load_avatar_with_reference("builtin:ada")
+    unstylized = {k: v.clone() for k, v in avatar.net.style_state().items()}
     rows = []
     for name, init in inits.items():
         run = curve(init, "ada", entry, LOOK_STEPS, seed=0, keep_state=True, **(extra or {}).get(name, {}))
         cells = [style]
-        for state in (init, run["state"]):
-            avatar, _ = load_avatar_with_reference("builtin:ada")
-            if state is not None:
-                apply_style(avatar.net, state)
+        for state in (init or unstylized, run["state"]):
+            apply_style(avatar.net, state)
             img, _ = eval_renders(avatar, cfg)  # (views x expressions, 3, H, W), view-major
             cells += [img[0], img[3]]  # front neutral, 45° smile
         rows.append(torch.cat(cells, dim=-1))
         print(f"look sheet: {name} done", flush=True)
     sheet = (torch.cat(rows, dim=-2).clamp(0, 1).permute(1, 2, 0) * 255).round().byte().numpy()
-    from PIL import Image, ImageDraw  # Pillow comes with matplotlib (the bench extra)
-
     labelled = Image.new("RGB", (sheet.shape[1] + 150, sheet.shape[0] + 16), "white")
     labelled.paste(Image.fromarray(sheet), (150, 16))
     draw = ImageDraw.Draw(labelled)
