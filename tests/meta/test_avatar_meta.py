@@ -78,16 +78,25 @@ def test_tasks_of_one_step_draw_different_random_streams(tiny_net_path):
     assert a.name.split("@")[0] == b.name.split("@")[0] and a.seed != b.seed
 
 
+def train_with_rates(tmp_path, name: str, config: str, net_path, rates_file: str):
+    """Meta-train `config` into tmp_path/name; (init, its metadata, learned rates, their metadata), with the
+    rates checked to be positive and keyed like the init."""
+    cfg = tmp_path / f"{name}.yaml"
+    cfg.write_text(config)
+    meta_train(cfg, tmp_path / name, net_path=net_path, progress=False)
+    init, meta = load_style(tmp_path / name / "init.safetensors")
+    rates, rates_meta = load_style(tmp_path / name / rates_file)
+    assert set(rates) == set(init) and all(bool((r > 0).all()) for r in rates.values())
+    return init, meta, rates, rates_meta
+
+
 def test_warm_start_continues_an_earlier_init_and_metasgd_saves_its_rates(tmp_path, tiny_net_path):
 
-    first = tmp_path / "first.yaml"
-    first.write_text(TINY_RUN.replace("algorithm: reptile", "algorithm: metasgd\nmetasgd: {inner_steps: 1, "
-                                      "inner_lr: 0.02, outer_lr: 0.01, alpha_init: normalized}"))
-    meta_train(first, tmp_path / "a", net_path=tiny_net_path, progress=False)
-    init_a, _ = load_style(tmp_path / "a" / "init.safetensors")
-    rates, rates_meta = load_style(tmp_path / "a" / "init_alpha.safetensors")
-    assert rates_meta["kind"] == "meta-sgd-rates" and set(rates) == set(init_a)
-    assert all(bool((r > 0).all()) for r in rates.values())
+    init_a, _, _, rates_meta = train_with_rates(
+        tmp_path, "a", TINY_RUN.replace("algorithm: reptile", "algorithm: metasgd\nmetasgd: {inner_steps: 1, "
+                                        "inner_lr: 0.02, outer_lr: 0.01, alpha_init: normalized}"),
+        tiny_net_path, "init_alpha.safetensors")
+    assert rates_meta["kind"] == "meta-sgd-rates"
 
     # Stage 2 starts from stage 1's init; with a negligible outer rate it ends where it started.
     second = tmp_path / "second.yaml"
@@ -111,15 +120,12 @@ def test_warm_start_continues_an_earlier_init_and_metasgd_saves_its_rates(tmp_pa
 def test_element_rates_are_saved_next_to_the_init(tmp_path, tiny_net_path):
     """Reptile with rates_per_element writes its learned per-element Adam rates as init_rates.*."""
 
-    cfg = tmp_path / "el.yaml"
-    cfg.write_text(TINY_RUN.replace("outer_lr_final: 0.5}", "outer_lr_final: 0.5, learn_rates: true, "
-                                    "rates_per_step: false, rates_per_element: true}"))
-    meta_train(cfg, tmp_path / "run", net_path=tiny_net_path, progress=False)
-    init, meta = load_style(tmp_path / "run" / "init.safetensors")
-    rates, rates_meta = load_style(tmp_path / "run" / "init_rates.safetensors")
+    init, meta, rates, rates_meta = train_with_rates(
+        tmp_path, "run", TINY_RUN.replace("outer_lr_final: 0.5}", "outer_lr_final: 0.5, learn_rates: true, "
+                                          "rates_per_step: false, rates_per_element: true}"),
+        tiny_net_path, "init_rates.safetensors")
     assert rates_meta["kind"] == "adam-element-rates" and "lr_schedule" not in meta
     assert {k: v.shape for k, v in rates.items()} == {k: v.shape for k, v in init.items()}
-    assert all(bool((r > 0).all()) for r in rates.values())
     assert any(not torch.allclose(r, torch.full_like(r, 0.02)) for r in rates.values())  # learned, not inner_lr
 
 
