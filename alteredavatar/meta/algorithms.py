@@ -274,6 +274,24 @@ class MetaAlgorithm:
         self._restore(self._checked(state["params"], self.params, "params"))
         self.meta_steps = int(state["meta_steps"])
 
+    def learns_rates(self) -> str | None:
+        """What inner rates this run learns: "per-step" (a (rows, n) table), "per-element" (tensors shaped
+        like θ) or None. `start_rates` takes rates of that kind."""
+        return None
+
+    def start_rates(self, rates: torch.Tensor | list[torch.Tensor]) -> None:
+        """Start the learned inner rates (absolute learning rates) from an earlier run's, e.g. when a new
+        stage warm-starts from its initialization; they then keep learning."""
+        raise ConfigError(f"{self.name} with this config learns no inner rates")
+
+    @staticmethod
+    def _log_rates(values: list[torch.Tensor], like: list[torch.Tensor], scale: float) -> list[torch.Tensor]:
+        """log(values / scale), shaped and placed like `like`; rates must be finite and > 0."""
+        values = MetaAlgorithm._checked(list(values), like, "rates")
+        if not all(bool(torch.isfinite(v).all() and (v > 0).all()) for v in values):
+            raise ConfigError("rates must be finite and > 0")
+        return [(v.to(r) / scale).log() for v, r in zip(values, like)]
+
     @staticmethod
     def _checked(values: list[torch.Tensor], like: list[torch.Tensor], what: str) -> list[torch.Tensor]:
         shapes = [tuple(v.shape) for v in values]
@@ -322,6 +340,29 @@ class Reptile(MetaAlgorithm):
     def element_rates(self) -> list[torch.Tensor] | None:
         """The learned per-element inner rates (absolute, shaped like the parameters), or None."""
         return None if self.log_rates_el is None else [self.cfg.inner_lr * r.detach().exp() for r in self.log_rates_el]
+
+    def learns_rates(self) -> str | None:
+        if self.log_rates_el is not None:
+            return "per-element"
+        return None if self.log_rates is None else "per-step"
+
+    def start_rates(self, rates: torch.Tensor | list[torch.Tensor]) -> None:
+        """Per-step: a (K, n) table; row s of this run takes row min(s, K - 1) (later steps reuse the last
+        row, as at test time). Per-element: tensors shaped like θ."""
+        kind = self.learns_rates()
+        if kind is None:
+            super().start_rates(rates)
+        if kind == "per-element":
+            values = self._log_rates(rates, self.log_rates_el, self.cfg.inner_lr)
+        else:
+            table = torch.as_tensor(rates, dtype=torch.float64)
+            if table.dim() != 2 or table.shape[1] != self.log_rates.shape[1]:
+                raise ConfigError(f"rates: expected a (steps, {self.log_rates.shape[1]}) table, got {tuple(table.shape)}")
+            rows = torch.stack([table[min(s, table.shape[0] - 1)] for s in range(self.log_rates.shape[0])])
+            values = self._log_rates([rows], [self.log_rates], self.cfg.inner_lr)
+        with torch.no_grad():
+            for r, v in zip(self._rate_tensors(), values):
+                r.copy_(v)
 
     def _inner_update(self, steps_out: list[list[torch.Tensor]] | None = None) -> InnerUpdate:
         """Adam at inner_lr, or at the learned rates of each step (recording each step's Δθ in ``steps_out``)."""
@@ -452,6 +493,16 @@ class MetaSGD(MetaAlgorithm):
     def alpha(self) -> list[torch.Tensor]:
         """The per-parameter inner rates α = exp(log α), shaped like θ."""
         return [la.detach().exp() for la in self.log_alpha]
+
+    def learns_rates(self) -> str | None:
+        return "per-element"
+
+    def start_rates(self, rates: torch.Tensor | list[torch.Tensor]) -> None:
+        """α from an earlier run's (tensors shaped like θ); no calibration follows."""
+        with torch.no_grad():
+            for la, v in zip(self.log_alpha, self._log_rates(rates, self.log_alpha, 1.0)):
+                la.copy_(v)
+        self.calibrated = True
 
     def calibrate(self, tasks: list[Task]) -> None:
         """α_i = inner_lr / RMS(∇_i L) per tensor, the RMS averaged over ``tasks`` (and over processes).

@@ -7,6 +7,7 @@ Config (all keys optional except `styles.train`; see configs/meta_texture.yaml):
     reptile: {inner_steps: 5, inner_lr: 0.02, outer_lr: 1.0, outer_lr_final: 0.1, learn_rates: false}
     train: {outer_steps: 150, tasks_per_step: 2, checkpoint_every: 10, eval_every: 25, seed: 0,
             init: runs/earlier/init.safetensors}   # optional: continue from an earlier initialization
+                                                   # (and its learned rates, where this run learns the same kind)
     tasks: {guidance: texture, identities: [ada, bo, chen, dev, eli], batch: 2, res: 96, strength: 0.5}
     eval: {styles: 4, steps: 5}
     styles: {train: {...}, held_out: {...}}   # see meta/bank.py
@@ -85,10 +86,12 @@ def task_family_config(cfg: dict) -> TaskFamilyConfig:
     return fam
 
 
-def warm_start(net, init: Path, net_path: Path) -> dict:
-    """Start the style parameters from an earlier initialization made for this same network.
+def warm_start(net, algo, init: Path, net_path: Path) -> dict:
+    """Start the style parameters from an earlier initialization made for this same network, and the
+    learned inner rates from the ones saved with it when this run learns the same kind (`carry_rates`).
 
-    Returns its provenance (path, command, config, and its own warm start if any) for the new init's JSON."""
+    Returns its provenance (path, command, config, its own warm start if any, and which rates were carried)
+    for the new init's JSON."""
     if not init.exists():
         raise ConfigError(f"train.init: {init} does not exist (run the meta-training that makes it first)")
     state, meta = load_style(init)
@@ -96,7 +99,27 @@ def warm_start(net, init: Path, net_path: Path) -> dict:
     if sha and sha != file_sha256(net_path):
         raise ConfigError(f"train.init: {init} was made for another avatar network than {net_path}")
     apply_style(net, state)
-    return {"path": str(init), **{k: meta[k] for k in ("command", "config", "warm_start") if k in meta}}
+    provenance = {"path": str(init), **{k: meta[k] for k in ("command", "config", "warm_start") if k in meta}}
+    carried = carry_rates(algo, list(net.style_state()), init, meta)
+    return provenance | ({"rates": carried} if carried else {})
+
+
+def carry_rates(algo, names: list[str], init: Path, meta: dict) -> str | None:
+    """Start `algo`'s learned inner rates from those an earlier run saved with `init` (its `lr_schedule`, or
+    the `init_rates` / `init_alpha` file beside it); returns where they came from, or None when this run learns
+    no rates or that run saved none of the kind."""
+    kind = algo.learns_rates()
+    if kind == "per-step" and "lr_schedule" in meta:
+        algo.start_rates(LrSchedule.from_json(meta["lr_schedule"], names).lrs)
+        return "lr_schedule"
+    sidecar = init.with_name("init_alpha.safetensors" if algo.name == "metasgd" else "init_rates.safetensors")
+    if kind == "per-element" and sidecar.exists():
+        rates, _ = load_style(sidecar)
+        if set(rates) != set(names):
+            raise ConfigError(f"train.init: {sidecar} holds rates for other style tensors than this network's")
+        algo.start_rates([rates[n] for n in names])
+        return sidecar.name
+    return None
 
 
 def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_path: Path | None = None,
@@ -116,10 +139,10 @@ def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_pat
     net_path = net_path or PRETRAINED_NET
     net = load_avatar_net(net_path).to(device)
     family = AvatarTaskFamily(net, task_family_config(cfg))  # freezes the unstylized reference first
-    started_from = warm_start(net, Path(train["init"]), net_path) if train.get("init") else None
     tcfg = TrainConfig(outer_steps=train.get("outer_steps", 150), checkpoint_every=train.get("checkpoint_every", 10),
                        eval_every=train.get("eval_every", 25), seed=train.get("seed", 0), out_dir=str(out))
     algo = build_algorithm(cfg, net.style_parameters(), tcfg.outer_steps)
+    started_from = warm_start(net, algo, Path(train["init"]), net_path) if train.get("init") else None
     sampler = family.sampler(bank.train, train.get("tasks_per_step", 2), tcfg.seed)
     trainer = MetaTrainer(algo, sampler, tcfg, eval_fn=held_out_eval(family, algo, bank, cfg.get("eval", {})),
                           where={"device": str(device)})

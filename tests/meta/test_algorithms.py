@@ -245,6 +245,23 @@ def test_element_rates_need_learn_rates_and_shared_steps():
         ReptileConfig(rates_per_step=False, rates_per_element=True).check()
 
 
+def test_start_rates_sets_the_rates_the_inner_loop_uses_and_rejects_bad_ones():
+    params = list(make_module().parameters())
+    per_step = make_algorithm("reptile", params, dict(inner_steps=3, inner_lr=0.02, learn_rates=True))
+    per_step.start_rates(torch.tensor([[0.01] * len(params), [0.04] * len(params)]))  # row 2 reuses the last row
+    torch.testing.assert_close(per_step.rates(), torch.tensor([[0.01], [0.04], [0.04]], dtype=torch.float64)
+                               .expand(3, len(params)))
+    with pytest.raises(ConfigError, match="finite and > 0"):
+        per_step.start_rates(torch.zeros(1, len(params)))
+    with pytest.raises(ConfigError, match="table"):
+        per_step.start_rates(torch.ones(1, len(params) + 1))
+    metasgd = make_algorithm("metasgd", params, dict(inner_steps=1, inner_lr=0.02, alpha_init="normalized"))
+    metasgd.start_rates([torch.full_like(p, 0.5) for p in params])
+    assert metasgd.calibrated and all(torch.allclose(a, torch.full_like(a, 0.5)) for a in metasgd.alpha)
+    with pytest.raises(ConfigError, match="learns no inner rates"):
+        make_algorithm("reptile", params).start_rates(torch.ones(1, len(params)))
+
+
 @pytest.mark.parametrize("per_element", [False, True])
 @pytest.mark.parametrize("inner_lr,grows", [(0.002, True), (2.0, False)])
 def test_learned_rates_grow_when_too_small_shrink_when_too_large_and_help(inner_lr, grows, per_element):

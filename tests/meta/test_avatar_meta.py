@@ -117,6 +117,43 @@ def test_warm_start_continues_an_earlier_init_and_metasgd_saves_its_rates(tmp_pa
         meta_train(missing, tmp_path / "c", net_path=tiny_net_path, progress=False)
 
 
+RATE_RUNS = {  # algorithm options of a run that learns inner rates, and where it saves them
+    "per-step": ("reptile: {inner_steps: 2, inner_lr: 0.02, outer_lr: OUTER, outer_lr_final: OUTER, learn_rates: true, "
+                 "rates_lr: RATES}", "lr_schedule"),
+    "per-element": ("reptile: {inner_steps: 1, inner_lr: 0.02, outer_lr: OUTER, outer_lr_final: OUTER, learn_rates: true, "
+                    "rates_per_step: false, rates_per_element: true, rates_lr: RATES}", "init_rates.safetensors"),
+    "metasgd": ("algorithm: metasgd\nmetasgd: {inner_steps: 1, inner_lr: 0.02, outer_lr: OUTER, outer_lr_alpha: RATES}",
+                "init_alpha.safetensors"),
+}
+
+
+def saved_rates(run, where: str) -> dict[str, torch.Tensor]:
+    if where == "lr_schedule":
+        table = json.loads((run / "init.json").read_text())["lr_schedule"]
+        return dict(zip(table["tensors"], torch.tensor(table["lr"]).t()))
+    return load_style(run / where)[0]
+
+
+@pytest.mark.parametrize("kind", list(RATE_RUNS))
+def test_warm_start_also_carries_the_learned_rates(tmp_path, tiny_net_path, kind):
+    """A stage that warm-starts from an init continues its learned inner rates instead of restarting them at
+    inner_lr: with negligible outer rates, stage 2 ends with stage 1's rates."""
+    options, where = RATE_RUNS[kind]
+    base = TINY_RUN.replace("algorithm: reptile\nreptile: {inner_steps: 1, inner_lr: 0.02, outer_lr: 1.0, "
+                            "outer_lr_final: 0.5}", options)
+    for name, outer, rates in (("a", "0.01", "0.3"), ("b", "1.0e-12", "1.0e-12")):
+        cfg = base.replace("OUTER", outer).replace("RATES", rates)
+        if name == "b":
+            cfg = cfg.replace("seed: 0}", f"seed: 0, init: {tmp_path / 'a' / 'init.safetensors'}}}")
+        (tmp_path / f"{name}.yaml").write_text(cfg)
+        meta_train(tmp_path / f"{name}.yaml", tmp_path / name, net_path=tiny_net_path, progress=False)
+    first, second = saved_rates(tmp_path / "a", where), saved_rates(tmp_path / "b", where)
+    assert any(not torch.allclose(r.float(), torch.full_like(r.float(), 0.02)) for r in first.values())  # learned
+    for k in first:
+        torch.testing.assert_close(second[k].double(), first[k].double(), rtol=1e-6, atol=0)
+    assert json.loads((tmp_path / "b" / "init.json").read_text())["warm_start"]["rates"] == where
+
+
 def test_element_rates_are_saved_next_to_the_init(tmp_path, tiny_net_path):
     """Reptile with rates_per_element writes its learned per-element Adam rates as init_rates.*."""
 
