@@ -43,16 +43,17 @@ INTERMEDIATE = (20, 30, 50)  # also report the steps to the baseline's score aft
 
 def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates: dict | None = None,
           schedule: dict | None = None, element_rates: dict | None = None, keep_state: bool = False,
-          **adapt) -> dict:
+          objective: dict | None = None, **adapt) -> dict:
     """Adapt one style from `init` with the product loop (AdaptConfig overrides in `adapt`); metrics at
     CHECKPOINTS (<= steps), and with `keep_state` the adapted style state (name -> tensor) as "state".
     `schedule`: the init's learned per-step rates (its JSON `lr_schedule`), used the way `stylize` uses them.
     With `rates` (Meta-SGD's learned α, named like the style state) the update is Meta-SGD's own rule
-    θ ← θ − α ⊙ ∇L instead of Adam; with `element_rates` (Reptile's per-element rates) it is Adam at those rates."""
+    θ ← θ − α ⊙ ∇L instead of Adam; with `element_rates` (Reptile's per-element rates) it is Adam at those rates.
+    `objective`: ObjectiveConfig overrides (default: the product's objective)."""
     avatar, source = load_avatar_with_reference(f"builtin:{identity}")
     if init is not None:
         apply_style(avatar.net, init)
-    obj = ObjectiveConfig()
+    obj = ObjectiveConfig(**(objective or {}))
     guide = StyleGuide(StyleSpec(guidance="texture"), obj, image=entry.image())
     names = list(avatar.net.style_state())
     stylizer = Stylizer(avatar, guide, AdaptConfig(**{"steps": 1, "seed": seed, **adapt}), obj, source=source,

@@ -8,11 +8,15 @@ styles, adaptation seeds and evaluator, each row changing one thing:
 - half or double the Adam rate: step size;
 - another init, the 100-step plain solution of a sibling style (same generator and kind, next seed): is
   an init closer to each style to be had at all, or are the styles of one kind far apart?
+- the objective without its displacement smoothness term (total variation of the displacement change),
+  from the shipped init and from the unstylized start: how much of the 100 steps plain optimisation needs
+  is spent fighting the displacement noise its first Adam steps stir up (geometry@10 shows the price).
 
 A row that brings many styles under their targets within 10 steps names the bottleneck; if none does, the
 remaining gap is the number of optimisation steps the loss itself needs. Targets come from
 bench/results/meta.json (run bench/meta.py first). Writes bench/results/meta_limits.{json,md}.
-Run: `python bench/meta_limits.py --init runs/meta_texture_k10_wide`.
+Run: `python bench/meta_limits.py --init runs/meta_texture_k10_wide` (`--only NAME` reruns one variant and
+keeps the others from the existing meta_limits.json).
 """
 
 from __future__ import annotations
@@ -31,12 +35,16 @@ from alteredavatar.meta.bank import StyleBank, StyleEntry
 from alteredavatar.meta.run import load_run_config
 
 STEPS = 10
-VARIANTS = {  # name -> (what changes, AdaptConfig overrides); "sibling init" is built per style
-    "shipped init": ("nothing (the product loop: Adam 0.02, 4 views)", {}),
-    "4x views per step": ("batch 16 instead of 4", {"batch": 16}),
-    "half rate": ("Adam lr 0.01", {"lr": 0.01}),
-    "double rate": ("Adam lr 0.04", {"lr": 0.04}),
-    "sibling init": ("init = plain 100-step solution of the same kind's next seed", {}),
+NO_TV = {"smooth_weight": 0.0}
+VARIANTS = {  # name -> (what changes, start, curve() overrides); start: "init" | "sibling" (built per style) | "unstylized"
+    "shipped init": ("nothing (the product loop: Adam 0.02, 4 views)", "init", {}),
+    "4x views per step": ("batch 16 instead of 4", "init", {"batch": 16}),
+    "half rate": ("Adam lr 0.01", "init", {"lr": 0.01}),
+    "double rate": ("Adam lr 0.04", "init", {"lr": 0.04}),
+    "sibling init": ("init = plain 100-step solution of the same kind's next seed", "sibling", {}),
+    "init, no displacement TV": ("objective without the displacement smoothness term", "init", {"objective": NO_TV}),
+    "plain, no displacement TV": ("unstylized start, objective without the displacement smoothness term",
+                                  "unstylized", {"objective": NO_TV}),
 }
 
 
@@ -54,7 +62,9 @@ def summarize(rows: list[dict]) -> dict:
     at10 = [r["points"][-1] for r in rows]
     return {"within_10": f"{sum(s is not None for s in reached)}/{len(rows)}",
             "median_ratio_at_10": statistics.median(ratios), "max_ratio_at_10": max(ratios),
-            "seconds_per_step": statistics.median(p["seconds"] / STEPS for p in at10)}
+            "seconds_per_step": statistics.median(p["seconds"] / STEPS for p in at10),
+            "median_geometry_at_10": statistics.median(p["geometry"] for p in at10) if all("geometry" in p for p in at10)
+            else None}
 
 
 def write_markdown(report: dict) -> None:
@@ -63,11 +73,13 @@ def write_markdown(report: dict) -> None:
              f"{report['threads']} thread(s). Target per style: the unstylized start's score after 100 steps "
              "(bench/results/meta.json). \"Within 10 steps\" counts a score at or under the target at any checkpoint "
              f"0-{STEPS} (step 0 included); ratio < 1 means the target is met at step {STEPS} itself.", "",
-             "| variant | changes | styles at target within 10 steps | median style@10 / target | worst | s / step |",
-             "|---|---|---|---|---|---|"]
+             "| variant | changes | styles at target within 10 steps | median style@10 / target | worst | s / step "
+             "| median geometry@10 (mm) |",
+             "|---|---|---|---|---|---|---|"]
     for name, s in report["summary"].items():
+        geometry = "-" if s.get("median_geometry_at_10") is None else f"{s['median_geometry_at_10']:.3f}"
         lines.append(f"| {name} | {VARIANTS[name][0]} | {s['within_10']} | {s['median_ratio_at_10']:.2f} | "
-                     f"{s['max_ratio_at_10']:.2f} | {s['seconds_per_step']:.2f} |")
+                     f"{s['max_ratio_at_10']:.2f} | {s['seconds_per_step']:.2f} | {geometry} |")
     names = list(report["curves"])
     lines += ["", "Style distance at steps 0 / 5 / 10 (mean over seeds) against the target:", "",
               "| style | target | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
@@ -87,6 +99,8 @@ def main() -> None:
     ap.add_argument("--styles", type=int, default=8)
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--only", action="append", choices=list(VARIANTS), metavar="NAME",
+                    help="rerun only this variant (repeatable); the others are kept from bench/results/meta_limits.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     meta_json = RESULTS / "meta.json"
@@ -98,14 +112,23 @@ def main() -> None:
     held = bank.held_out[: args.styles]
     if any(e.name not in base for e in held):
         raise SystemExit(f"{meta_json} was made for other held-out styles; rerun bench/meta.py")
+    run = args.only or list(VARIANTS)
     curves: dict[str, list[dict]] = {name: [] for name in VARIANTS}
+    if args.only:
+        old = json.loads((RESULTS / "meta_limits.json").read_text())
+        same = {"styles": [e.name for e in held], "seeds": args.seeds, "threads": args.threads}
+        differ = [k for k, v in same.items() if old.get(k) != v]
+        if differ:
+            raise SystemExit(f"--only: meta_limits.json was made with other {', '.join(differ)}; rerun every variant")
+        curves |= {name: rows for name, rows in old["curves"].items() if name not in run}
     for i, e in enumerate(held):
         target = next(p["style"] for p in base[e.name]["points"] if p["step"] == 100)
-        sib = sibling(e)
+        sib = sibling(e) if "sibling init" in run else None
         sib_state = curve(None, "ada", sib, 100, seed=i, keep_state=True)["state"] if sib else None
-        for name, (_, overrides) in VARIANTS.items():
-            start = sib_state if name == "sibling init" else init
-            if start is None:
+        for name in run:
+            _, kind, overrides = VARIANTS[name]
+            start = {"init": init, "sibling": sib_state, "unstylized": None}[kind]
+            if kind == "sibling" and start is None:
                 continue
             seed_points = [curve(start, "ada", e, STEPS, seed=i + 1000 * s, **overrides)["points"]
                            for s in range(args.seeds)]
