@@ -45,6 +45,7 @@ from alteredavatar.meta.trainer import MetaTrainer, TrainConfig
 
 ALGO_CONFIGS = {"reptile": ReptileConfig, "fomaml": FOMAMLConfig, "metasgd": MetaSGDConfig}
 EVAL_SEED = 4321  # the held-out evaluator's texture seed (training uses 0)
+ALPHA_STEM, RATES_STEM = "init_alpha", "init_rates"  # Meta-SGD's α / Reptile's per-element rates beside the init
 
 
 def load_run_config(path: str | Path) -> dict:
@@ -112,7 +113,7 @@ def carry_rates(algo, names: list[str], init: Path, meta: dict) -> str | None:
     if kind == "per-step" and "lr_schedule" in meta:
         algo.start_rates(LrSchedule.from_json(meta["lr_schedule"], names).lrs)
         return "lr_schedule"
-    sidecar = init.with_name("init_alpha.safetensors" if algo.name == "metasgd" else "init_rates.safetensors")
+    sidecar = init.with_name(f"{ALPHA_STEM if algo.name == 'metasgd' else RATES_STEM}.safetensors")
     if kind == "per-element" and sidecar.exists():
         rates, _ = load_style(sidecar)
         if set(rates) != set(names):
@@ -163,11 +164,11 @@ def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_pat
         save_style(out, net.style_state(), meta, stem="init")
         if hasattr(algo, "alpha"):  # Meta-SGD's test-time rule needs its learned per-parameter rates too
             rates = {name: a.detach().clone() for name, a in zip(net.style_state(), algo.alpha)}
-            save_style(out, rates, {**meta, "kind": "meta-sgd-rates"}, stem="init_alpha")
+            save_style(out, rates, {**meta, "kind": "meta-sgd-rates"}, stem=ALPHA_STEM)
         element_rates = algo.element_rates() if isinstance(algo, Reptile) else None
         if element_rates is not None:  # per-element Adam rates (rates_per_element): too many for the JSON
             rates = {name: r.clone() for name, r in zip(net.style_state(), element_rates)}
-            save_style(out, rates, {**meta, "kind": "adam-element-rates"}, stem="init_rates")
+            save_style(out, rates, {**meta, "kind": "adam-element-rates"}, stem=RATES_STEM)
         summary["init"] = str(out / "init.safetensors")
     return summary
 
