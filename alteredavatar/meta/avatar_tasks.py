@@ -94,6 +94,13 @@ def style_score(avatar: AnimatableAvatar, style_image: torch.Tensor, seed: int, 
     return float(texture_metric(img, mask, style_image, seed).mean())
 
 
+@torch.no_grad()
+def clip_text_score(avatar: AnimatableAvatar, clip, text: str, res: int = 128) -> float:
+    """Mean CLIP cosine similarity of the same views as `style_score` to a prompt (higher = more stylized)."""
+    cfg = EvalConfig(yaws=(-30.0, 0.0, 30.0), expressions=("neutral", "smile"), res=res)
+    return float((clip.encode_images(eval_renders(avatar, cfg)[0]) @ clip.encode_text([text])[0]).mean())
+
+
 def identity_score(avatar: AnimatableAvatar, source: AnimatableAvatar, res: int = 128) -> float:
     """Low-pass image distance to the unstylized avatar on the same views (lower = more recognisable)."""
     from alteredavatar.adapt.objective import lowpass_distance

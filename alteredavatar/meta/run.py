@@ -39,7 +39,7 @@ from alteredavatar.device import resolve_device
 from alteredavatar.errors import ConfigError
 from alteredavatar.meta import distributed
 from alteredavatar.meta.algorithms import FOMAMLConfig, MetaSGDConfig, Reptile, ReptileConfig, make_algorithm
-from alteredavatar.meta.avatar_tasks import AvatarTaskFamily, TaskFamilyConfig, style_score
+from alteredavatar.meta.avatar_tasks import AvatarTaskFamily, TaskFamilyConfig, clip_text_score, style_score
 from alteredavatar.meta.bank import StyleBank
 from alteredavatar.meta.trainer import MetaTrainer, TrainConfig
 
@@ -174,23 +174,31 @@ def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_pat
 
 
 def held_out_eval(family: AvatarTaskFamily, algo, bank: StyleBank, opts: dict):
-    """eval_fn: adapt a few steps on held-out styles from the current init; report the other-seed metric."""
-    entries = [e for e in bank.held_out if e.kind != "text"][: opts.get("styles", 4)]  # the metric needs an image
+    """eval_fn: adapt a few steps on the first `eval.styles` held-out styles from the current init and score
+    them: image styles by the other-seed texture distance (lower is better), text prompts by CLIP similarity
+    to the prompt (higher is better; the training CLIP, so a progress signal rather than an independent judge)."""
+    entries = bank.held_out[: opts.get("styles", 4)]
     steps = opts.get("steps", 5)
     if not entries:
         return None
 
     def evaluate() -> dict:
-        scores = []
+        scores: dict[str, list[float]] = {"style": [], "clip": []}
         identity = family.cfg.identities[0]
         for i, entry in enumerate(entries):
             start = [p.detach().clone() for p in algo.params]
             algo.adapt(family.task(entry, identity), steps, torch.Generator().manual_seed(i))
-            scores.append(style_score(family.avatars(identity)[0], entry.image(), EVAL_SEED))
+            avatar = family.avatars(identity)[0]
+            if entry.kind == "text":
+                scores["clip"].append(clip_text_score(avatar, family.guide(entry).clip, entry.text))
+            else:
+                scores["style"].append(style_score(avatar, entry.image(), EVAL_SEED))
             with torch.no_grad():
                 for p, v in zip(algo.params, start):
                     p.copy_(v)
-        return {f"held_out_style_after_{steps}_steps": sum(scores) / len(scores)}
+        keys = {"style": f"held_out_style_after_{steps}_steps",
+                "clip": f"held_out_clip_text_similarity_after_{steps}_steps"}
+        return {keys[k]: sum(v) / len(v) for k, v in scores.items() if v}
 
     return evaluate
 

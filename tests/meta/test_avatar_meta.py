@@ -182,3 +182,23 @@ def test_geometry_score_is_zero_when_unchanged_and_reports_displacement_in_mm(ti
         avatar.net.mappers[-1].conv2.bias.add_(torch.linspace(-2, 2, avatar.net.mappers[-1].conv2.bias.numel()))
     moved = geometry_score(avatar, source)
     assert 0.01 < moved <= 10.0 + 1e-4, moved  # displacement is at most 1 cm (tanh), so RMS <= 10 mm
+
+
+def test_meta_train_with_clip_guidance_on_text_prompts(tmp_path, tiny_net_path, tiny_clip_path):
+    """Prompts as tasks (CLIP guidance, a tiny CLIP): the init moves, and the periodic held-out evaluation
+    scores the text styles by CLIP similarity to their prompts."""
+    cfg = tmp_path / "clip.yaml"
+    cfg.write_text(TINY_RUN.replace("tasks: {guidance: texture,", f"tasks: {{guidance: clip, clip: {tiny_clip_path},")
+                   .replace("train: {procedural: {kinds: [stripes, marble], seeds: 0-1}}",
+                            'train: {texts: ["a marble statue", "a comic book drawing"]}')
+                   .replace("held_out: {procedural: {kinds: [dots], seeds: [100]}}",
+                            'held_out: {texts: ["a bronze sculpture"], procedural: {kinds: [dots], seeds: [100]}}')
+                   .replace("eval: {styles: 1,", "eval: {styles: 2,"))
+    summary = meta_train(cfg, tmp_path / "clip", net_path=tiny_net_path, progress=False)
+    (entry,) = summary["history"]
+    assert set(entry) == {"step", "held_out_clip_text_similarity_after_1_steps", "held_out_style_after_1_steps"}
+    assert -1.0 <= entry["held_out_clip_text_similarity_after_1_steps"] <= 1.0
+    init, meta = load_style(tmp_path / "clip" / "init.safetensors")
+    assert meta["guidance"] == "clip" and meta["tasks"]["clip"] == str(tiny_clip_path)
+    unstylized = load_avatar_net(tiny_net_path).style_state()
+    assert any(not torch.equal(init[k], unstylized[k]) for k in init)
