@@ -104,6 +104,8 @@ class Stylize(StylizeJob):
         meta = run_stylize(self)
         console.print(f"init: {meta['init']}; {meta['steps']} steps in {meta['seconds']:.1f} s"
                       + (" (interrupted: saved what it had)" if meta["interrupted"] else ""))
+        if "init_note" in meta:
+            console.print(f"  [yellow]note[/yellow]: {meta['init_note']}")
         for key in ("style_texture_distance", "clip_text_similarity", "clip_image_similarity", "identity_lowpass_mse"):
             if key in meta["metrics"]:
                 m = meta["metrics"][key]

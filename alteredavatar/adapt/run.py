@@ -81,19 +81,23 @@ def meta_init_path(guidance: str) -> Path:
     return ASSETS / f"meta_init_{guidance}.safetensors"
 
 
-def choose_init(job: StylizeJob, net_path: Path) -> tuple[dict[str, torch.Tensor] | None, str, dict | None]:
-    """(style state to start from or None, a label for the metadata, the init's learned rates as JSON or None)."""
+def choose_init(job: StylizeJob, net_path: Path) -> tuple[dict[str, torch.Tensor] | None, str, dict | None, str | None]:
+    """(style state to start from or None, a label for the metadata, the init's learned rates as JSON or None,
+    why `auto` fell back to the unstylized start, or None)."""
     if job.init == "unstylized":
-        return None, "unstylized", None
+        return None, "unstylized", None, None
     if job.init != "auto":
         state, _ = load_style(job.init)
-        return state, f"style:{job.init}", None
+        return state, f"style:{job.init}", None, None
     path = meta_init_path(job.style.guidance)
-    if path.exists():
-        state, meta = load_style(path)
-        if meta.get("avatar_net_sha256") in (None, file_sha256(net_path)):
-            return state, f"meta:{path.name}", meta.get("lr_schedule") if job.learned_rates else None
-    return None, "unstylized", None
+    make_one = (f"make one with `alteredavatar meta-train CONFIG --out RUN --net {net_path} --install` "
+                f"(tasks: {{guidance: {job.style.guidance}}})")
+    if not path.exists():
+        return None, "unstylized", None, f"no meta-learned init for {job.style.guidance} guidance is installed; {make_one}"
+    state, meta = load_style(path)
+    if meta.get("avatar_net_sha256") not in (None, file_sha256(net_path)):
+        return None, "unstylized", None, f"the installed meta-learned init ({path.name}) was made for another avatar network; {make_one}"
+    return state, f"meta:{path.name}", meta.get("lr_schedule") if job.learned_rates else None, None
 
 
 def check_output_dir(out: Path) -> None:
@@ -127,7 +131,7 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
     judge = load_clip(job.eval_clip, device) if job.eval_clip else guide.clip
     net_path = job.net or PRETRAINED_NET
     avatar, source = load_avatar_with_reference(job.avatar, net_path, device)
-    init, init_label, schedule = choose_init(job, net_path)
+    init, init_label, schedule, init_note = choose_init(job, net_path)
     if init is not None:
         apply_style(avatar.net, init)
     if schedule is not None:
@@ -142,7 +146,7 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
         **guide.describe(), "strength": job.objective.strength, "steps": len(result.history),
         "steps_requested": job.adapt.steps, "interrupted": result.interrupted, "seconds": round(result.seconds, 2),
         "avatar": job.avatar, "avatar_net": str(net_path), "avatar_net_sha256": file_sha256(net_path),
-        "init": init_label, "lr": "learned per-step rates of the init" if schedule else job.adapt.lr, "device": str(device),
+        "init": init_label, **({"init_note": init_note} if init_note else {}), "lr": "learned per-step rates of the init" if schedule else job.adapt.lr, "device": str(device),
         "adapt": asdict(job.adapt), "objective": asdict(job.objective),
         "versions": {"alteredavatar": alteredavatar.__version__, "torch": torch.__version__},
         "metrics": {k: v for k, v in metrics.items() if k != "history"},

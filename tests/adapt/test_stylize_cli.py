@@ -32,6 +32,8 @@ def test_stylize_writes_every_output(tmp_path, tiny_net_path, style_png):
     assert {"style.safetensors", "style.json", "metrics.json", "turntable.mp4", "expressions.png"} <= names
     meta = json.loads((out / "style.json").read_text())
     assert meta["steps"] == 2 and meta["init"] == "unstylized" and len(meta["image_sha256"]) == 64
+    # the shipped meta init belongs to the built-in network: the fallback says so and how to make one
+    assert "made for another avatar network" in meta["init_note"] and f"--net {tiny_net_path}" in meta["init_note"]
     assert meta["guidance_model"].startswith("texture") and "style_texture_distance" in meta["metrics"]
     assert main(["apply", str(out), "--net", str(tiny_net_path), "--out", str(tmp_path / "applied"),
                  "--output.frames", "2", "--output.res", "32", "--output.ssaa", "1"]) == 0
@@ -89,6 +91,8 @@ def test_text_stylize_with_clip_and_an_independent_judge(tmp_path, tiny_net_path
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert "independent" in metrics["clip_text_similarity"]["model"]
     assert {"clip_directional_similarity", "view_consistency_clip_std", "identity_lowpass_mse"} <= set(metrics)
+    note = json.loads((tmp_path / "out" / "style.json").read_text())["init_note"]
+    assert "no meta-learned init for clip guidance" in note and "guidance: clip" in note
 
 
 def test_ctrl_c_saves_what_it_has(tmp_path, tiny_net_path, style_png, monkeypatch):
