@@ -36,7 +36,8 @@ from alteredavatar.meta.run import load_run_config
 
 STEPS = 10
 NO_TV = {"smooth_weight": 0.0}
-VARIANTS = {  # name -> (what changes, start, curve() overrides); start: "init" | "sibling" (built per style) | "unstylized"
+# name -> (what changes, start, curve() overrides); start: "init" | "sibling" (built per style) | "unstylized"
+VARIANTS = {
     "shipped init": ("nothing (the product loop: Adam 0.02, 4 views)", "init", {}),
     "4x views per step": ("batch 16 instead of 4", "init", {"batch": 16}),
     "half rate": ("Adam lr 0.01", "init", {"lr": 0.01}),
@@ -63,8 +64,8 @@ def summarize(rows: list[dict]) -> dict:
     return {"within_10": f"{sum(s is not None for s in reached)}/{len(rows)}",
             "median_ratio_at_10": statistics.median(ratios), "max_ratio_at_10": max(ratios),
             "seconds_per_step": statistics.median(p["seconds"] / STEPS for p in at10),
-            "median_geometry_at_10": statistics.median(p["geometry"] for p in at10) if all("geometry" in p for p in at10)
-            else None}
+            "median_geometry_at_10": (statistics.median(p["geometry"] for p in at10)
+                                      if all("geometry" in p for p in at10) else None)}
 
 
 def write_markdown(report: dict) -> None:
@@ -100,7 +101,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", action="append", choices=list(VARIANTS), metavar="NAME",
-                    help="rerun only this variant (repeatable); the others are kept from bench/results/meta_limits.json")
+                    help="rerun only this variant (repeatable); the others are kept from "
+                         "bench/results/meta_limits.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     meta_json = RESULTS / "meta.json"

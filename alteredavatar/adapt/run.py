@@ -81,7 +81,8 @@ def meta_init_path(guidance: str) -> Path:
     return ASSETS / f"meta_init_{guidance}.safetensors"
 
 
-def choose_init(job: StylizeJob, net_path: Path) -> tuple[dict[str, torch.Tensor] | None, str, dict | None, str | None]:
+def choose_init(job: StylizeJob, net_path: Path
+                ) -> tuple[dict[str, torch.Tensor] | None, str, dict | None, str | None]:
     """(style state to start from or None, a label for the metadata, the init's learned rates as JSON or None,
     why `auto` fell back to the unstylized start, or None)."""
     if job.init == "unstylized":
@@ -93,10 +94,12 @@ def choose_init(job: StylizeJob, net_path: Path) -> tuple[dict[str, torch.Tensor
     make_one = (f"make one with `alteredavatar meta-train CONFIG --out RUN --net {net_path} --install` "
                 f"(tasks: {{guidance: {job.style.guidance}}})")
     if not path.exists():
-        return None, "unstylized", None, f"no meta-learned init for {job.style.guidance} guidance is installed; {make_one}"
+        why = f"no meta-learned init for {job.style.guidance} guidance is installed"
+        return None, "unstylized", None, f"{why}; {make_one}"
     state, meta = load_style(path)
     if meta.get("avatar_net_sha256") not in (None, file_sha256(net_path)):
-        return None, "unstylized", None, f"the installed meta-learned init ({path.name}) was made for another avatar network; {make_one}"
+        why = f"the installed meta-learned init ({path.name}) was made for another avatar network"
+        return None, "unstylized", None, f"{why}; {make_one}"
     return state, f"meta:{path.name}", meta.get("lr_schedule") if job.learned_rates else None, None
 
 
@@ -146,7 +149,8 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
         **guide.describe(), "strength": job.objective.strength, "steps": len(result.history),
         "steps_requested": job.adapt.steps, "interrupted": result.interrupted, "seconds": round(result.seconds, 2),
         "avatar": job.avatar, "avatar_net": str(net_path), "avatar_net_sha256": file_sha256(net_path),
-        "init": init_label, **({"init_note": init_note} if init_note else {}), "lr": "learned per-step rates of the init" if schedule else job.adapt.lr, "device": str(device),
+        "init": init_label, **({"init_note": init_note} if init_note else {}),
+        "lr": "learned per-step rates of the init" if schedule else job.adapt.lr, "device": str(device),
         "adapt": asdict(job.adapt), "objective": asdict(job.objective),
         "versions": {"alteredavatar": alteredavatar.__version__, "torch": torch.__version__},
         "metrics": {k: v for k, v in metrics.items() if k != "history"},

@@ -357,7 +357,8 @@ class Reptile(MetaAlgorithm):
         else:
             table = torch.as_tensor(rates, dtype=torch.float64)
             if table.dim() != 2 or table.shape[1] != self.log_rates.shape[1]:
-                raise ConfigError(f"rates: expected a (steps, {self.log_rates.shape[1]}) table, got {tuple(table.shape)}")
+                raise ConfigError(f"rates: expected a (steps, {self.log_rates.shape[1]}) table, "
+                                  f"got {tuple(table.shape)}")
             rows = torch.stack([table[min(s, table.shape[0] - 1)] for s in range(self.log_rates.shape[0])])
             values = self._log_rates([rows], [self.log_rates], self.cfg.inner_lr)
         with torch.no_grad():

@@ -87,9 +87,14 @@ class AvatarTaskFamily:
         return sample
 
 
+def score_views(res: int = 128, **kw) -> EvalConfig:
+    """The views every score here renders: 3 yaws (-30, 0, 30 degrees) x (neutral, smile), `res` pixels."""
+    return EvalConfig(yaws=(-30.0, 0.0, 30.0), expressions=("neutral", "smile"), res=res, **kw)
+
+
 def style_score(avatar: AnimatableAvatar, style_image: torch.Tensor, seed: int, res: int = 128) -> float:
     """Evaluator's texture distance (lower = more stylized): 3 views x (neutral, smile), other seed."""
-    cfg = EvalConfig(yaws=(-30.0, 0.0, 30.0), expressions=("neutral", "smile"), res=res, texture_seed=seed)
+    cfg = score_views(res, texture_seed=seed)
     img, mask = eval_renders(avatar, cfg)
     return float(texture_metric(img, mask, style_image, seed).mean())
 
@@ -97,15 +102,15 @@ def style_score(avatar: AnimatableAvatar, style_image: torch.Tensor, seed: int, 
 @torch.no_grad()
 def clip_text_score(avatar: AnimatableAvatar, clip, text: str, res: int = 128) -> float:
     """Mean CLIP cosine similarity of the same views as `style_score` to a prompt (higher = more stylized)."""
-    cfg = EvalConfig(yaws=(-30.0, 0.0, 30.0), expressions=("neutral", "smile"), res=res)
-    return float((clip.encode_images(eval_renders(avatar, cfg)[0]) @ clip.encode_text([text])[0]).mean())
+    images = eval_renders(avatar, score_views(res))[0]
+    return float((clip.encode_images(images) @ clip.encode_text([text])[0]).mean())
 
 
 def identity_score(avatar: AnimatableAvatar, source: AnimatableAvatar, res: int = 128) -> float:
     """Low-pass image distance to the unstylized avatar on the same views (lower = more recognisable)."""
     from alteredavatar.adapt.objective import lowpass_distance
 
-    cfg = EvalConfig(yaws=(-30.0, 0.0, 30.0), expressions=("neutral", "smile"), res=res)
+    cfg = score_views(res)
     return float(lowpass_distance(eval_renders(avatar, cfg)[0], eval_renders(source, cfg)[0]).mean())
 
 

@@ -120,12 +120,13 @@ def test_warm_start_continues_an_earlier_init_and_metasgd_saves_its_rates(tmp_pa
 
 
 RATE_RUNS = {  # algorithm options of a run that learns inner rates, and where it saves them
-    "per-step": ("reptile: {inner_steps: 2, inner_lr: 0.02, outer_lr: OUTER, outer_lr_final: OUTER, learn_rates: true, "
-                 "rates_lr: RATES}", "lr_schedule"),
-    "per-element": ("reptile: {inner_steps: 1, inner_lr: 0.02, outer_lr: OUTER, outer_lr_final: OUTER, learn_rates: true, "
-                    "rates_per_step: false, rates_per_element: true, rates_lr: RATES}", "init_rates.safetensors"),
-    "metasgd": ("algorithm: metasgd\nmetasgd: {inner_steps: 1, inner_lr: 0.02, outer_lr: OUTER, outer_lr_alpha: RATES}",
-                "init_alpha.safetensors"),
+    "per-step": ("reptile: {inner_steps: 2, inner_lr: 0.02, outer_lr: OUTER, outer_lr_final: OUTER, "
+                 "learn_rates: true, rates_lr: RATES}", "lr_schedule"),
+    "per-element": ("reptile: {inner_steps: 1, inner_lr: 0.02, outer_lr: OUTER, outer_lr_final: OUTER, "
+                    "learn_rates: true, rates_per_step: false, rates_per_element: true, rates_lr: RATES}",
+                    "init_rates.safetensors"),
+    "metasgd": ("algorithm: metasgd\nmetasgd: {inner_steps: 1, inner_lr: 0.02, outer_lr: OUTER, "
+                "outer_lr_alpha: RATES}", "init_alpha.safetensors"),
 }
 
 
