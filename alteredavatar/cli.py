@@ -6,6 +6,7 @@ errors we raise on purpose print as one line (add `--debug` for the traceback).
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -193,6 +194,9 @@ class MetaTrain:
 
         try:
             summary = meta_train(self.config, self.out, self.resume, self.net, command=cmd, device=self.device)
+        except KeyboardInterrupt:
+            console.print(self.resume_hint(cmd))
+            raise
         finally:
             distributed.shutdown()  # no-op without torchrun
         if "init" in summary:
@@ -202,6 +206,16 @@ class MetaTrain:
 
                 console.print(f"installed as {install_init(self.out)}")
         return summary
+
+    def resume_hint(self, cmd: str) -> str:
+        """What an interrupted run `cmd` kept (its last checkpoint, if any) and the command that continues it."""
+        from alteredavatar.meta.trainer import CKPT_JSON
+
+        try:
+            step = json.loads((self.out / CKPT_JSON).read_text())["step"]
+        except (OSError, ValueError, KeyError):
+            return f"no checkpoint was written to {self.out} yet; start again with `{cmd}`"
+        return f"the last checkpoint (outer step {step}) is in {self.out}; continue with `{cmd} --resume`"
 
 
 @dataclass

@@ -205,3 +205,23 @@ def test_meta_train_with_clip_guidance_on_text_prompts(tmp_path, tiny_net_path, 
     assert meta["guidance"] == "clip" and meta["tasks"]["clip"] == str(tiny_clip_path)
     unstylized = load_avatar_net(tiny_net_path).style_state()
     assert any(not torch.equal(init[k], unstylized[k]) for k in init)
+
+
+def test_ctrl_c_in_meta_train_says_how_to_resume(tmp_path, tiny_net_path, monkeypatch, capsys):
+    from alteredavatar.meta.trainer import MetaTrainer
+
+    real = MetaTrainer.save_checkpoint
+
+    def save_then_interrupt(self):
+        real(self)
+        raise KeyboardInterrupt  # Ctrl-C right after the first checkpoint
+
+    monkeypatch.setattr(MetaTrainer, "save_checkpoint", save_then_interrupt)
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(TINY_RUN)
+    out = tmp_path / "meta"
+    assert main(["meta-train", str(cfg), "--out", str(out), "--net", str(tiny_net_path)]) == 130
+    said = " ".join(capsys.readouterr().err.split())
+    assert "outer step 1" in said and f"meta-train {cfg} --out {out} --net {tiny_net_path} --resume`" in said
+    assert said.endswith("interrupted")
+    assert not (out / "init.safetensors").exists()
