@@ -123,6 +123,12 @@ def steps_to_reach(points: list[dict], target: float) -> tuple[int | None, float
     return None, None
 
 
+def median_if_recorded(values) -> float | None:
+    """Median, or None when any value is missing (rows measured before a metric existed)."""
+    values = list(values)
+    return None if any(v is None for v in values) else statistics.median(values)
+
+
 def steps_to_stay(points: list[dict], target: float) -> int | None:
     """First checkpoint from which every later one (to the end of the run) is at or under `target`.
 
@@ -176,8 +182,7 @@ def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int)
             "median_style_at_5": statistics.median(x["style_at_5"] for x in rows),
             "median_style_at_10": statistics.median(x["style_at_10"] for x in rows),
             "median_identity_at_10": statistics.median(x["identity_at_10"] for x in rows),
-            "median_geometry_at_10": (statistics.median(x["geometry_at_10"] for x in rows)
-                                      if all(x["geometry_at_10"] is not None for x in rows) else None),
+            "median_geometry_at_10": median_if_recorded(x["geometry_at_10"] for x in rows),
             "meta_steps": baseline_steps if name == "unstylized" else meta_steps,
             "steps_to_baseline_at": steps_to_baseline_at(rs, base, baseline_steps),
         }

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from meta import EVAL_SEED, RESULTS, curve, mean_points, steps_to_reach
+from meta import EVAL_SEED, RESULTS, curve, mean_points, median_if_recorded, steps_to_reach
 
 from alteredavatar.adapt.style_file import load_style
 from alteredavatar.meta.bank import StyleBank, StyleEntry
@@ -64,8 +64,7 @@ def summarize(rows: list[dict]) -> dict:
     return {"within_10": f"{sum(s is not None for s in reached)}/{len(rows)}",
             "median_ratio_at_10": statistics.median(ratios), "max_ratio_at_10": max(ratios),
             "seconds_per_step": statistics.median(p["seconds"] / STEPS for p in at10),
-            "median_geometry_at_10": (statistics.median(p["geometry"] for p in at10)
-                                      if all("geometry" in p for p in at10) else None)}
+            "median_geometry_at_10": median_if_recorded(p.get("geometry") for p in at10)}
 
 
 def write_markdown(report: dict) -> None:
