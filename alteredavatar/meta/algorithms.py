@@ -33,6 +33,7 @@ from alteredavatar.meta.task import Task, draw_seed, task_generator
 ReduceFn = Callable[[list[torch.Tensor]], list[torch.Tensor]]
 InnerUpdate = Callable[[list[torch.Tensor]], None]
 _INNER_OPTS = ("adam", "sgd")
+ALPHA_INITS = ("constant", "normalized", "trajectory")
 
 
 def identity_reduce(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -108,14 +109,22 @@ class MetaSGDConfig:
     alpha_init: str = "constant"
     """"constant": α = inner_lr everywhere. "normalized": before the first outer step, per tensor
     α = inner_lr / RMS(∇L) averaged over that step's tasks, so the first SGD step moves every tensor by about
-    inner_lr like an Adam step would (needed when gradient scales differ by orders of magnitude)."""
+    inner_lr like an Adam step would (needed when gradient scales differ by orders of magnitude).
+    "trajectory": the same, with the RMS the largest met along an inner_steps-long Adam(calib_lr) run per task,
+    so no SGD step along the loop moves a tensor by much more than inner_lr. Needed when the gradient grows
+    after the first step, e.g. an L1 regulariser at its kink at the start: "normalized" then scales the
+    later, larger gradients into steps that overshoot."""
+    calib_lr: float = 0.02
+    """Adam rate of the reference run that "trajectory" measures gradients along."""
 
     def check(self) -> None:
         _check_common(self)
         if self.outer_lr_alpha is not None and not self.outer_lr_alpha > 0:
             raise ConfigError(f"outer_lr_alpha must be > 0, got {self.outer_lr_alpha}")
-        if self.alpha_init not in ("constant", "normalized"):
-            raise ConfigError(f"alpha_init must be 'constant' or 'normalized', got {self.alpha_init!r}")
+        if self.alpha_init not in ALPHA_INITS:
+            raise ConfigError(f"alpha_init must be one of {ALPHA_INITS}, got {self.alpha_init!r}")
+        if not self.calib_lr > 0:
+            raise ConfigError(f"calib_lr must be > 0, got {self.calib_lr}")
 
 
 @torch.no_grad()
@@ -505,16 +514,33 @@ class MetaSGD(MetaAlgorithm):
                 la.copy_(v)
         self.calibrated = True
 
-    def calibrate(self, tasks: list[Task]) -> None:
-        """α_i = inner_lr / RMS(∇_i L) per tensor, the RMS averaged over ``tasks`` (and over processes).
+    def _calibration_rms(self, task: Task) -> list[torch.Tensor]:
+        """Per-tensor RMS(∇L) at θ ("normalized"), or its largest value along ``inner_steps`` steps of
+        Adam(calib_lr) from θ ("trajectory"; θ restored afterwards). Scalars ()."""
+        gen = torch.Generator().manual_seed(task.seed)
+        if self.cfg.alpha_init != "trajectory":
+            return [g.pow(2).mean().sqrt() for g in self._grads(self._loss(task, gen, "while calibrating α"))]
+        start, opt = self._snapshot(), _make_opt("adam", self.params, self.cfg.calib_lr)
+        peak = [torch.zeros((), device=p.device) for p in self.params]
+        try:
+            for i in range(self.cfg.inner_steps):
+                grads = self._grads(self._loss(task, gen, f"while calibrating α (step {i})"))
+                peak = [torch.maximum(m, g.pow(2).mean().sqrt()) for m, g in zip(peak, grads)]
+                _opt_update(opt, self.params, grads)
+        finally:
+            self._restore(start)
+        return peak
 
-        Each task's gradient uses its own generator seeded by ``task.seed``, so the result does not depend on
+    def calibrate(self, tasks: list[Task]) -> None:
+        """α_i = inner_lr / RMS(∇_i L) per tensor, the RMS (see `alpha_init`) averaged over ``tasks`` (and
+        over processes).
+
+        Each task's gradients use its own generator seeded by ``task.seed``, so the result does not depend on
         which process handled which task.
         """
         rms = [torch.zeros((), device=p.device) for p in self.params]
         for task in tasks:
-            loss = self._loss(task, torch.Generator().manual_seed(task.seed), "while calibrating α")
-            rms = [r + g.pow(2).mean().sqrt() / len(tasks) for r, g in zip(rms, self._grads(loss))]
+            rms = [r + t / len(tasks) for r, t in zip(rms, self._calibration_rms(task))]
         rms = self.reduce_fn(rms)
         with torch.no_grad():
             for la, r in zip(self.log_alpha, rms):

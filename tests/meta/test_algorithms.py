@@ -167,6 +167,38 @@ def test_metasgd_normalized_alpha_makes_first_step_inner_lr_sized():
         make_algorithm("metasgd", make_module(0).parameters(), {"alpha_init": "random"})
 
 
+def test_metasgd_trajectory_alpha_uses_the_largest_gradient_along_an_adam_run():
+    """alpha_init="trajectory": α_i = inner_lr / mean_tasks(max_s RMS(∇_i L(θ_s))) over inner_steps steps of
+    Adam(calib_lr) from θ; θ is left where it was."""
+    cfg = dict(inner_steps=3, inner_lr=0.01, alpha_init="trajectory", calib_lr=0.2)
+    ref = make_module(0)
+    peaks = [torch.zeros(()) for _ in ref.parameters()]
+    for i in (3, 4):
+        r = make_module(0)
+        t, opt = make_task(r, i), torch.optim.Adam(r.parameters(), lr=0.2)
+        gen, peak = torch.Generator().manual_seed(t.seed), [torch.zeros(()) for _ in r.parameters()]
+        for _ in range(3):
+            opt.zero_grad()
+            t.loss(gen).backward()
+            peak = [torch.maximum(m, q.grad.pow(2).mean().sqrt()) for m, q in zip(peak, r.parameters())]
+            opt.step()
+        peaks = [a + b / 2 for a, b in zip(peaks, peak)]
+    m = make_module(0)
+    alg = make_algorithm("metasgd", m.parameters(), cfg)
+    alg.calibrate([make_task(m, 3), make_task(m, 4)])
+    for a, r in zip(alg.alpha, peaks):
+        torch.testing.assert_close(a, torch.full_like(a, 0.01 / float(r)))
+    for p, q in zip(m.parameters(), ref.parameters()):
+        assert torch.equal(p, q)
+    n = make_module(0)
+    normalized = make_algorithm("metasgd", n.parameters(), {**cfg, "alpha_init": "normalized"})
+    normalized.calibrate([make_task(n, 3), make_task(n, 4)])  # the start's gradient only: never smaller rates
+    assert all(bool((a <= b * (1 + 1e-6)).all()) for a, b in zip(alg.alpha, normalized.alpha))
+    assert any(bool((a < 0.95 * b).all()) for a, b in zip(alg.alpha, normalized.alpha))  # here the weight's grows
+    with pytest.raises(ConfigError, match="calib_lr"):
+        make_algorithm("metasgd", make_module(0).parameters(), {**cfg, "calib_lr": 0.0})
+
+
 def test_reptile_learned_rates_start_as_plain_reptile_and_record_the_formula():
     """Rates start at inner_lr, so θ moves exactly like plain Reptile; the rate update is <q_t, Δθ_{s,t}>."""
     cfg = dict(inner_steps=2, inner_lr=0.05, inner_opt="adam", outer_lr=1.0, outer_lr_final=1.0)
