@@ -40,7 +40,8 @@ bench: $(STAMP)
 	$(PY) bench/render.py
 	$(PY) bench/meta.py --threads 1 --seeds 2 --init reptile=runs/meta_texture_k10_wide --init reptile-stage2=runs/meta_texture_k10_ft --init reptile-stage1=runs/meta_texture_k10b --init reptile-wide2=runs/meta_texture_k10_wide2 \
 		--init reptile+rates=runs/meta_texture_k10_rates --constant-lr reptile+rates \
-		--init fomaml=runs/meta_fomaml --init metasgd=runs/meta_metasgd --init reptile+element-rates=runs/meta_texture_k10_elrates
+		--init fomaml=runs/meta_fomaml --init metasgd=runs/meta_metasgd --init reptile+element-rates=runs/meta_texture_k10_elrates \
+		--init "fomaml, outer lr 0.001=runs/meta_fomaml_1e3" --init "metasgd, trajectory rates=runs/meta_metasgd_traj"
 	$(PY) bench/meta_limits.py --threads 2 --init runs/meta_texture_k10_wide
 
 clean:
