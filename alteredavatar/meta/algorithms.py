@@ -522,11 +522,13 @@ class MetaSGD(MetaAlgorithm):
             return [g.pow(2).mean().sqrt() for g in self._grads(self._loss(task, gen, "while calibrating α"))]
         start, opt = self._snapshot(), _make_opt("adam", self.params, self.cfg.calib_lr)
         peak = [torch.zeros((), device=p.device) for p in self.params]
+
+        def update(grads: list[torch.Tensor]) -> None:
+            peak[:] = [torch.maximum(m, g.pow(2).mean().sqrt()) for m, g in zip(peak, grads)]
+            _opt_update(opt, self.params, grads)
+
         try:
-            for i in range(self.cfg.inner_steps):
-                grads = self._grads(self._loss(task, gen, f"while calibrating α (step {i})"))
-                peak = [torch.maximum(m, g.pow(2).mean().sqrt()) for m, g in zip(peak, grads)]
-                _opt_update(opt, self.params, grads)
+            self._run_inner(task, self.cfg.inner_steps, gen, None, update)
         finally:
             self._restore(start)
         return peak

@@ -194,7 +194,7 @@ def test_metasgd_trajectory_alpha_uses_the_largest_gradient_along_an_adam_run():
     normalized = make_algorithm("metasgd", n.parameters(), {**cfg, "alpha_init": "normalized"})
     normalized.calibrate([make_task(n, 3), make_task(n, 4)])  # the start's gradient only: never smaller rates
     assert all(bool((a <= b * (1 + 1e-6)).all()) for a, b in zip(alg.alpha, normalized.alpha))
-    assert any(bool((a < 0.95 * b).all()) for a, b in zip(alg.alpha, normalized.alpha))  # here the weight's grows
+    assert any(bool((a < 0.95 * b).all()) for a, b in zip(alg.alpha, normalized.alpha))  # the weight's gradient grows
     with pytest.raises(ConfigError, match="calib_lr"):
         make_algorithm("metasgd", make_module(0).parameters(), {**cfg, "calib_lr": 0.0})
 
