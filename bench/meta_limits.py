@@ -11,6 +11,9 @@ styles, adaptation seeds and evaluator, each row changing one thing:
 - the objective without its displacement smoothness term (total variation of the displacement change),
   from the shipped init and from the unstylized start: how much of the 100 steps plain optimisation needs
   is spent fighting the displacement noise its first Adam steps stir up (geometry@10 shows the price).
+- a 30x Adam rate on the finest bias mapper's output bias (one per-channel offset of the finest bias map,
+  the rate Meta-SGD's learned rates raised most), from the shipped init and from the unstylized start: how
+  much of the head start is a global colour shift that Adam at 0.02 per step is slow to make.
 
 A row that brings many styles under their targets within 10 steps names the bottleneck; if none does, the
 remaining gap is the number of optimisation steps the loss itself needs. Targets come from
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 from pathlib import Path
 
@@ -46,7 +50,19 @@ VARIANTS = {
     "init, no displacement TV": ("objective without the displacement smoothness term", "init", {"objective": NO_TV}),
     "plain, no displacement TV": ("unstylized start, objective without the displacement smoothness term",
                                   "unstylized", {"objective": NO_TV}),
+    "init, 30x output-bias rate": ("Adam 0.6 on the finest mapper's output bias, 0.02 elsewhere", "init",
+                                   {"bias_rate": 30.0}),
+    "plain, 30x output-bias rate": ("unstylized start, Adam 0.6 on the finest mapper's output bias, "
+                                    "0.02 elsewhere", "unstylized", {"bias_rate": 30.0}),
 }
+
+
+def output_bias_schedule(names: list[str], factor: float, lr: float = 0.02) -> dict:
+    """A one-row `lr_schedule` (JSON form): `lr` for every style tensor, `factor` x `lr` for the finest bias
+    mapper's output bias (the mapper with the highest index)."""
+    outputs = [n for n in names if re.fullmatch(r"mappers\.\d+\.conv2\.bias", n)]
+    finest = max(outputs, key=lambda n: int(n.split(".")[1]))
+    return {"tensors": names, "lr": [[lr * (factor if n == finest else 1.0) for n in names]]}
 
 
 def sibling(entry: StyleEntry) -> StyleEntry | None:
@@ -128,6 +144,8 @@ def main() -> None:
         sib_state = curve(None, "ada", sib, 100, seed=i, keep_state=True)["state"] if sib else None
         for name in run:
             _, kind, overrides = VARIANTS[name]
+            if "bias_rate" in overrides:
+                overrides = {"schedule": output_bias_schedule(list(init), overrides["bias_rate"])}
             start = {"init": init, "sibling": sib_state, "unstylized": None}[kind]
             if kind == "sibling" and start is None:
                 continue
