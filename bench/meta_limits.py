@@ -34,6 +34,7 @@ import torch
 
 from meta import EVAL_SEED, RESULTS, curve, mean_points, median_if_recorded, steps_to_reach
 
+from alteredavatar.adapt.schedule import LrSchedule
 from alteredavatar.adapt.style_file import load_style
 from alteredavatar.meta.bank import StyleBank, StyleEntry
 from alteredavatar.meta.run import load_run_config
@@ -62,7 +63,8 @@ def output_bias_schedule(names: list[str], factor: float, lr: float = 0.02) -> d
     mapper's output bias (the mapper with the highest index)."""
     outputs = [n for n in names if re.fullmatch(r"mappers\.\d+\.conv2\.bias", n)]
     finest = max(outputs, key=lambda n: int(n.split(".")[1]))
-    return {"tensors": names, "lr": [[lr * (factor if n == finest else 1.0) for n in names]]}
+    rates = torch.tensor([[lr * (factor if n == finest else 1.0) for n in names]], dtype=torch.float64)
+    return LrSchedule(names, rates).to_json()
 
 
 def sibling(entry: StyleEntry) -> StyleEntry | None:
