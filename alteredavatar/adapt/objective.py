@@ -1,11 +1,15 @@
 """The stylization objective: style guidance + identity preservation (weighted by strength) + regularizers.
 
-    loss = (1 - s) * L_style + s * w_id * L_identity + w_smooth * TV(dd) + w_mag * mean(dd^2)
+    loss = (1 - s) * L_style + s * w_id * L_identity + w_smooth * TV_eps(dd) + w_mag * mean(dd^2)
 
 with s = `strength` in [0, 1]: s = 0 ignores the identity, s = 1 keeps the unstylized avatar, and renders
 move monotonically closer to the unstylized ones as s grows. L_identity is a low-pass image distance
 (antialiased downsampling, so it constrains colour layout, not texture) plus, with CLIP guidance,
 1 - cos(CLIP(styled), CLIP(unstylized)). dd is the change of the UV displacement map from the unstylized one.
+TV_eps is total variation, L1 per neighbour difference by default; with eps > 0 the Charbonnier penalty
+sqrt(d^2 + eps^2) - eps (L1 for steps larger than eps, quadratic below), which does not fight Adam's first
+steps over texel-level ripples. It makes plain stylization several times faster but lets colour drift
+where the texture loss does not look, so it is not the default (bench/results/rejected/charbonnier_tv.md).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ class ObjectiveConfig:
     identity_clip_weight: float = 1.0
     lowpass_factor: int = 8
     smooth_weight: float = 1e3  # displacement-change TV, on metres
+    smooth_eps: float = 0.0
+    """Charbonnier width of that TV (metres): quadratic below it, L1 above; 0 = plain L1 (the default)."""
     magnitude_weight: float = 1e3  # displacement-change magnitude, on squared metres
     crop_fraction: float = 0.6  # texture guidance sees the central part of the head's bounding box
     crop_size: int = 112
@@ -35,6 +41,8 @@ class ObjectiveConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
             raise ConfigError(f"--strength must be in [0, 1] (0 = style only, 1 = keep the avatar), got {self.strength}")
+        if self.smooth_eps < 0:
+            raise ConfigError(f"smooth_eps must be >= 0 (metres), got {self.smooth_eps}")
 
 
 def lowpass(images: torch.Tensor, factor: int) -> torch.Tensor:
@@ -72,7 +80,14 @@ def foreground_crops(images: torch.Tensor, masks: torch.Tensor, fraction: float,
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
+def charbonnier(d: torch.Tensor, eps: float) -> torch.Tensor:
+    """Elementwise sqrt(d^2 + eps^2) - eps: |d| - eps for |d| >> eps, d^2 / (2 eps) near 0; |d| at eps = 0."""
+    return d.abs() if eps == 0 else torch.sqrt(d * d + eps * eps) - eps
+
+
 def displacement_regularizer(disp: torch.Tensor, cfg: ObjectiveConfig) -> torch.Tensor:
-    """Smoothness (total variation) + magnitude of a UV displacement (change) map (B, 1, R, R), metres."""
-    tv = (disp[..., 1:, :] - disp[..., :-1, :]).abs().mean() + (disp[..., :, 1:] - disp[..., :, :-1]).abs().mean()
+    """Smoothness (total variation, Charbonnier if cfg.smooth_eps > 0) + magnitude of a UV displacement
+    (change) map (B, 1, R, R), metres."""
+    tv = (charbonnier(disp[..., 1:, :] - disp[..., :-1, :], cfg.smooth_eps).mean()
+          + charbonnier(disp[..., :, 1:] - disp[..., :, :-1], cfg.smooth_eps).mean())
     return cfg.smooth_weight * tv + cfg.magnitude_weight * (disp**2).mean()

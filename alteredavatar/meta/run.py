@@ -9,6 +9,7 @@ Config (all keys optional except `styles.train`; see configs/meta_texture.yaml):
             init: runs/earlier/init.safetensors}   # optional: continue from an earlier initialization
                                                    # (and its learned rates, where this run learns the same kind)
     tasks: {guidance: texture, identities: [ada, bo, chen, dev, eli], batch: 2, res: 96, strength: 0.5}
+                                  # (+ smooth_eps: the displacement TV's Charbonnier width, 0 = L1)
     eval: {styles: 4, steps: 5}
     styles: {train: {...}, held_out: {...}}   # see meta/bank.py
 
@@ -78,7 +79,8 @@ def task_family_config(cfg: dict) -> TaskFamilyConfig:
     fam = TaskFamilyConfig(
         guidance=t.get("guidance", "texture"),
         adapt=AdaptConfig(batch=t.get("batch", 2), res=t.get("res", 96)),
-        objective=ObjectiveConfig(strength=t.get("strength", 0.5)),
+        objective=ObjectiveConfig(strength=t.get("strength", 0.5),
+                                  smooth_eps=t.get("smooth_eps", ObjectiveConfig.smooth_eps)),
     )
     if "identities" in t:
         fam.identities = tuple(t["identities"])
