@@ -43,6 +43,7 @@ bench: $(STAMP)
 		--init fomaml=runs/meta_fomaml --init metasgd=runs/meta_metasgd --init reptile+element-rates=runs/meta_texture_k10_elrates \
 		--init "fomaml, outer lr 0.001=runs/meta_fomaml_1e3" --init "metasgd, trajectory rates=runs/meta_metasgd_traj"
 	$(PY) bench/meta_limits.py --threads 2 --init runs/meta_texture_k10_wide
+	$(PY) bench/objective_tv.py --threads 2 --init runs/meta_texture_k10_ch2
 
 clean:
 	rm -rf $(VENV) out .cache
