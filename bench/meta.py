@@ -207,11 +207,12 @@ def steps_to_baseline_at(rs: list[dict], base: dict[str, dict], baseline_steps: 
 LOOK_STEPS = 10  # the look sheet shows each init before adaptation and after this many steps
 
 
-def look_sheet(inits: dict[str, dict | None], entry, path: Path, extra: dict[str, dict] | None = None) -> None:
+def look_sheet(inits: dict[str, dict | None], entry, path: Path, extra: dict[str, dict] | None = None,
+               steps: int = LOOK_STEPS) -> None:
     """One row per init: the style image, then front/neutral and 45°/smile renders at step 0 and after
-    LOOK_STEPS product steps on `entry` (seed 0). Numbers can be gamed by a pattern no one would call the
+    `steps` product steps on `entry` (seed 0). Numbers can be gamed by a pattern no one would call the
     style (bench/results/rejected/); this sheet is the check a person makes. `extra`: curve() keyword
-    arguments per init (its learned rates)."""
+    arguments per init (its learned rates, or an objective)."""
     import torch.nn.functional as F
     from PIL import Image, ImageDraw  # Pillow comes with matplotlib (the bench extra)
 
@@ -223,7 +224,7 @@ def look_sheet(inits: dict[str, dict | None], entry, path: Path, extra: dict[str
     unstylized = {k: v.clone() for k, v in avatar.net.style_state().items()}
     rows = []
     for name, init in inits.items():
-        run = curve(init, "ada", entry, LOOK_STEPS, seed=0, keep_state=True, **(extra or {}).get(name, {}))
+        run = curve(init, "ada", entry, steps, seed=0, keep_state=True, **(extra or {}).get(name, {}))
         cells = [style]
         for state in (init or unstylized, run["state"]):
             apply_style(avatar.net, state)
@@ -236,7 +237,7 @@ def look_sheet(inits: dict[str, dict | None], entry, path: Path, extra: dict[str
     labelled.paste(Image.fromarray(sheet), (150, 16))
     draw = ImageDraw.Draw(labelled)
     for x, text in ((150, "style"), (150 + cfg.res, "step 0: front, 45 deg smile"),
-                    (150 + 3 * cfg.res, f"after {LOOK_STEPS} steps ({entry.name})")):
+                    (150 + 3 * cfg.res, f"after {steps} steps ({entry.name})")):
         draw.text((x + 4, 2), text, fill="black")
     for i, name in enumerate(inits):
         draw.text((4, 16 + i * cfg.res + cfg.res // 2 - 6), name, fill="black")

@@ -8,9 +8,9 @@ styles and evaluator (adaptation seed 0 only):
   bench/results/meta.json (same styles, seeds and evaluator);
 - under the Charbonnier objective, the shipped init (meta-trained with L1) and an init meta-trained with the
   Charbonnier objective (configs/meta_texture_k10_ch*.yaml), each against the Charbonnier baseline;
-- a look sheet: renders after 100 plain steps under each objective, for three styles.
+- look sheets: renders after 100 plain steps under each objective, for two styles.
 
-Writes bench/results/rejected/charbonnier_tv.{json,md,png}.
+Writes bench/results/rejected/charbonnier_tv.{json,md} and charbonnier_tv_<style>.png.
 Run: `python bench/objective_tv.py --init runs/meta_texture_k10_ch2` (after that run's meta-training).
 """
 
@@ -25,13 +25,12 @@ import torch
 
 import meta as M  # bench/meta.py: the curves, evaluator and summaries of the main benchmark
 from alteredavatar.adapt.run import meta_init_path
-from alteredavatar.adapt.style_file import apply_style, load_style
-from alteredavatar.avatar.pretrained import load_avatar_with_reference
+from alteredavatar.adapt.style_file import load_style
 from alteredavatar.meta.bank import StyleBank
 from alteredavatar.meta.run import load_run_config
 
 OUT = M.RESULTS / "rejected"
-LOOK_KINDS = ("strokes", "mosaic", "palette")
+LOOK_KINDS = ("mosaic", "palette")  # renders after 100 plain steps under each objective
 
 
 def seed0(run: dict) -> dict:
@@ -39,39 +38,12 @@ def seed0(run: dict) -> dict:
     return {"style": run["style"], "identity": run["identity"], "points": M.seed_runs(run)[0]}
 
 
-def looks(held, eps: float, path: Path) -> None:
-    """Rows: style image, then front / 45° smile after 100 plain steps with L1 TV, then with Charbonnier."""
-    import torch.nn.functional as F
-    from PIL import Image, ImageDraw
-
-    from alteredavatar.eval.metrics import EvalConfig, eval_renders
-
-    cfg = EvalConfig(yaws=(0.0, 45.0), expressions=("neutral", "smile"), res=160)
-    avatar, _ = load_avatar_with_reference("builtin:ada")
-    rows = []
-    for entry in (e for e in held if e.name.split("-")[0] in LOOK_KINDS):
-        cells = [F.interpolate(entry.image()[None], size=(cfg.res, cfg.res), mode="bilinear", antialias=True)[0]]
-        for smooth_eps in (0.0, eps):
-            run = M.curve(None, "ada", entry, 100, seed=0, keep_state=True, objective={"smooth_eps": smooth_eps})
-            apply_style(avatar.net, run["state"])
-            img, _ = eval_renders(avatar, cfg)
-            cells += [img[0], img[3]]
-        rows.append(torch.cat(cells, dim=-1))
-    sheet = (torch.cat(rows, dim=-2).clamp(0, 1).permute(1, 2, 0) * 255).round().byte().numpy()
-    out = Image.new("RGB", (sheet.shape[1], sheet.shape[0] + 16), "white")
-    out.paste(Image.fromarray(sheet), (0, 16))
-    draw = ImageDraw.Draw(out)
-    for x, text in ((0, "style"), (cfg.res, "100 plain steps, L1 TV (product)"),
-                    (3 * cfg.res, f"100 plain steps, Charbonnier TV (eps {eps:g} m)")):
-        draw.text((x + 4, 2), text, fill="black")
-    out.save(path)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--init", type=Path, required=True, help="meta-train run folder trained with the Charbonnier TV")
     ap.add_argument("--eps", type=float, default=1e-4, help="Charbonnier width (metres)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--looks-only", action="store_true", help="only render the look sheets")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -85,6 +57,11 @@ def main() -> None:
     if meta.get("config", {}).get("tasks", {}).get("smooth_eps") != args.eps:
         raise SystemExit(f"{args.init} was not meta-trained with tasks.smooth_eps = {args.eps}")
     obj = {"smooth_eps": args.eps}
+    objectives = {"L1 TV (product)": {"objective": {"smooth_eps": 0.0}}, "Charbonnier TV": {"objective": obj}}
+    for entry in (e for e in held if e.name.split("-")[0] in LOOK_KINDS):
+        M.look_sheet(dict.fromkeys(objectives), entry, OUT / f"charbonnier_tv_{entry.name}.png", objectives, steps=100)
+    if args.looks_only:
+        return
     l1 = {name: [seed0(r) for r in stored["styles"]["curves"][name]] for name in ("unstylized", "reptile")}
     ch = {"unstylized": [], "reptile (L1-trained, shipped)": [], "reptile, Charbonnier-trained": []}
     for i, entry in enumerate(held):
@@ -97,7 +74,6 @@ def main() -> None:
               "charbonnier": {"curves": ch, "summary": M.summarize(ch, 100, 30)}}
     (OUT / "charbonnier_tv.json").write_text(json.dumps(report, indent=1) + "\n")
     write_markdown(report)
-    looks(held, args.eps, OUT / "charbonnier_tv.png")
 
 
 def plain_at(runs: list[dict], step: int, key: str = "style") -> float:
