@@ -9,7 +9,7 @@ DEVSTAMP := $(VENV)/.stamp-dev
 # Threads for torch on small CI machines; override with `make test JOBS=...`.
 JOBS ?= 2
 
-.PHONY: demo test venv dev pretrained bench clean
+.PHONY: demo test venv dev pretrained meta-runs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,52 @@ test: $(DEVSTAMP)
 pretrained: $(STAMP)
 	$(VENV)/bin/alteredavatar fit-avatar
 
-bench: $(STAMP)
+# The meta-training runs `make bench` compares (runs/ is not in git; `make meta-runs` makes them alone).
+# Each rule is the command in its config's header; a stage that warm-starts (`train.init`) waits for the
+# run it starts from. Only missing runs are made (order-only prerequisites: editing a config does not
+# retrain), and an interrupted one is resumed. On 2 CPU cores they take many hours; CUDA is used if present.
+META_TRAIN = $(VENV)/bin/alteredavatar meta-train $(word 2,$|) --out $(@D)$(if $(wildcard $(@D)/ckpt.safetensors), --resume)
+BENCH_RUNS := $(foreach r,meta_texture_k10b meta_texture_k10_ft meta_texture_k10_wide meta_texture_k10_wide2 meta_texture_k10_rates meta_texture_k10_elrates meta_texture_k10_ch meta_texture_k10_ch2 meta_fomaml meta_metasgd meta_fomaml_1e3 meta_metasgd_traj,runs/$(r)/init.safetensors)
+
+runs/meta_texture_k10b/init.safetensors: | $(STAMP) configs/meta_texture_k10.yaml
+	$(META_TRAIN)
+
+runs/meta_texture_k10_ft/init.safetensors: | $(STAMP) configs/meta_texture_k10_ft.yaml runs/meta_texture_k10b/init.safetensors
+	$(META_TRAIN)
+
+runs/meta_texture_k10_wide/init.safetensors: | $(STAMP) configs/meta_texture_k10_wide.yaml runs/meta_texture_k10_ft/init.safetensors
+	$(META_TRAIN)
+
+runs/meta_texture_k10_wide2/init.safetensors: | $(STAMP) configs/meta_texture_k10_wide2.yaml runs/meta_texture_k10_wide/init.safetensors
+	$(META_TRAIN)
+
+runs/meta_texture_k10_rates/init.safetensors: | $(STAMP) configs/meta_texture_k10_rates.yaml runs/meta_texture_k10_ft/init.safetensors
+	$(META_TRAIN)
+
+runs/meta_texture_k10_elrates/init.safetensors: | $(STAMP) configs/meta_texture_k10_elrates.yaml runs/meta_texture_k10_wide/init.safetensors
+	$(META_TRAIN)
+
+runs/meta_texture_k10_ch/init.safetensors: | $(STAMP) configs/meta_texture_k10_ch.yaml runs/meta_texture_k10_wide/init.safetensors
+	$(META_TRAIN)
+
+runs/meta_texture_k10_ch2/init.safetensors: | $(STAMP) configs/meta_texture_k10_ch2.yaml runs/meta_texture_k10_ch/init.safetensors
+	$(META_TRAIN)
+
+runs/meta_fomaml/init.safetensors: | $(STAMP) configs/meta_texture_fomaml.yaml
+	$(META_TRAIN)
+
+runs/meta_metasgd/init.safetensors: | $(STAMP) configs/meta_texture_metasgd.yaml
+	$(META_TRAIN)
+
+runs/meta_fomaml_1e3/init.safetensors: | $(STAMP) configs/fomaml_1e3.yaml
+	$(META_TRAIN)
+
+runs/meta_metasgd_traj/init.safetensors: | $(STAMP) configs/metasgd_traj.yaml
+	$(META_TRAIN)
+
+meta-runs: $(BENCH_RUNS)
+
+bench: $(STAMP) | $(BENCH_RUNS)
 	$(PIP) install -q --no-warn-conflicts -e ".[bench]"
 	$(PY) bench/render.py
 	$(PY) bench/meta.py --threads 1 --seeds 2 --init reptile=runs/meta_texture_k10_wide --init reptile-stage2=runs/meta_texture_k10_ft --init reptile-stage1=runs/meta_texture_k10b --init reptile-wide2=runs/meta_texture_k10_wide2 \
