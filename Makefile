@@ -39,44 +39,25 @@ pretrained: $(STAMP)
 # Each rule is the command in its config's header; a stage that warm-starts (`train.init`) waits for the
 # run it starts from. Only missing runs are made (order-only prerequisites: editing a config does not
 # retrain), and an interrupted one is resumed. On 2 CPU cores they take many hours; CUDA is used if present.
-META_TRAIN = $(VENV)/bin/alteredavatar meta-train $(word 2,$|) --out $(@D)$(if $(wildcard $(@D)/ckpt.safetensors), --resume)
-BENCH_RUNS := $(foreach r,meta_texture_k10b meta_texture_k10_ft meta_texture_k10_wide meta_texture_k10_wide2 meta_texture_k10_rates meta_texture_k10_elrates meta_texture_k10_ch meta_texture_k10_ch2 meta_fomaml meta_metasgd meta_fomaml_1e3 meta_metasgd_traj,runs/$(r)/init.safetensors)
+# $(call meta_run,RUN,CONFIG[,RUN IT WARM-STARTS FROM])
+define meta_run
+runs/$(1)/init.safetensors: | $(STAMP) configs/$(2).yaml $(if $(3),runs/$(3)/init.safetensors)
+	$(VENV)/bin/alteredavatar meta-train configs/$(2).yaml --out runs/$(1)$$(if $$(wildcard runs/$(1)/ckpt.safetensors), --resume)
+BENCH_RUNS += runs/$(1)/init.safetensors
+endef
 
-runs/meta_texture_k10b/init.safetensors: | $(STAMP) configs/meta_texture_k10.yaml
-	$(META_TRAIN)
-
-runs/meta_texture_k10_ft/init.safetensors: | $(STAMP) configs/meta_texture_k10_ft.yaml runs/meta_texture_k10b/init.safetensors
-	$(META_TRAIN)
-
-runs/meta_texture_k10_wide/init.safetensors: | $(STAMP) configs/meta_texture_k10_wide.yaml runs/meta_texture_k10_ft/init.safetensors
-	$(META_TRAIN)
-
-runs/meta_texture_k10_wide2/init.safetensors: | $(STAMP) configs/meta_texture_k10_wide2.yaml runs/meta_texture_k10_wide/init.safetensors
-	$(META_TRAIN)
-
-runs/meta_texture_k10_rates/init.safetensors: | $(STAMP) configs/meta_texture_k10_rates.yaml runs/meta_texture_k10_ft/init.safetensors
-	$(META_TRAIN)
-
-runs/meta_texture_k10_elrates/init.safetensors: | $(STAMP) configs/meta_texture_k10_elrates.yaml runs/meta_texture_k10_wide/init.safetensors
-	$(META_TRAIN)
-
-runs/meta_texture_k10_ch/init.safetensors: | $(STAMP) configs/meta_texture_k10_ch.yaml runs/meta_texture_k10_wide/init.safetensors
-	$(META_TRAIN)
-
-runs/meta_texture_k10_ch2/init.safetensors: | $(STAMP) configs/meta_texture_k10_ch2.yaml runs/meta_texture_k10_ch/init.safetensors
-	$(META_TRAIN)
-
-runs/meta_fomaml/init.safetensors: | $(STAMP) configs/meta_texture_fomaml.yaml
-	$(META_TRAIN)
-
-runs/meta_metasgd/init.safetensors: | $(STAMP) configs/meta_texture_metasgd.yaml
-	$(META_TRAIN)
-
-runs/meta_fomaml_1e3/init.safetensors: | $(STAMP) configs/fomaml_1e3.yaml
-	$(META_TRAIN)
-
-runs/meta_metasgd_traj/init.safetensors: | $(STAMP) configs/metasgd_traj.yaml
-	$(META_TRAIN)
+$(eval $(call meta_run,meta_texture_k10b,meta_texture_k10))
+$(eval $(call meta_run,meta_texture_k10_ft,meta_texture_k10_ft,meta_texture_k10b))
+$(eval $(call meta_run,meta_texture_k10_wide,meta_texture_k10_wide,meta_texture_k10_ft))
+$(eval $(call meta_run,meta_texture_k10_wide2,meta_texture_k10_wide2,meta_texture_k10_wide))
+$(eval $(call meta_run,meta_texture_k10_rates,meta_texture_k10_rates,meta_texture_k10_ft))
+$(eval $(call meta_run,meta_texture_k10_elrates,meta_texture_k10_elrates,meta_texture_k10_wide))
+$(eval $(call meta_run,meta_texture_k10_ch,meta_texture_k10_ch,meta_texture_k10_wide))
+$(eval $(call meta_run,meta_texture_k10_ch2,meta_texture_k10_ch2,meta_texture_k10_ch))
+$(eval $(call meta_run,meta_fomaml,meta_texture_fomaml))
+$(eval $(call meta_run,meta_metasgd,meta_texture_metasgd))
+$(eval $(call meta_run,meta_fomaml_1e3,fomaml_1e3))
+$(eval $(call meta_run,meta_metasgd_traj,metasgd_traj))
 
 meta-runs: $(BENCH_RUNS)
 
