@@ -8,8 +8,9 @@ move monotonically closer to the unstylized ones as s grows. L_identity is a low
 1 - cos(CLIP(styled), CLIP(unstylized)). dd is the change of the UV displacement map from the unstylized one.
 TV_eps is total variation, L1 per neighbour difference by default; with eps > 0 the Charbonnier penalty
 sqrt(d^2 + eps^2) - eps (L1 for steps larger than eps, quadratic below), which does not fight Adam's first
-steps over texel-level ripples. It makes plain stylization several times faster but lets colour drift
-where the texture loss does not look, so it is not the default (bench/results/rejected/charbonnier_tv.md).
+steps over texel-level ripples. Plain stylization then ends with a lower texture distance, but colour
+drifts where the texture loss does not look and the meta-learned start gains nothing, so it is not the
+default (bench/results/rejected/README.md).
 """
 
 from __future__ import annotations
