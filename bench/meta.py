@@ -4,13 +4,15 @@ For every held-out style of the bank (never seen in meta-training) and each init
 (b) the unstylized parameters (plain optimisation, what every peer does), (a) the Reptile init, and
 (c) the other meta-learners' inits (`--init NAME=RUN`, each used the way `stylize` uses it) — run the
 product's own stylization loop (`Stylizer`, test-time settings) and record, at fixed steps, the style
-metric (texture distance from an evaluator whose random filters use a seed training never used) and the
+metric (texture distance from an evaluator whose random filters use a seed training never used; for text
+prompts with `--guidance clip`, 1 - CLIP similarity under a judge CLIP other than the guiding one) and the
 identity metrics (low-pass image distance and RMS displacement change to the unstylized avatar). Then:
 steps and seconds (a) needs to reach the style score that (b) reaches after 100 steps, and their ratio
 (target >= 10x fewer steps). Repeated for the held-out identity.
 
-Writes bench/results/meta.{json,md,png}.  Run: `python bench/meta.py --init reptile=runs/meta_texture ...`
-(`make bench` lists every run it compares).
+Writes bench/results/meta.{json,md,png} (`--stem` renames them).  Run: `python bench/meta.py --init
+reptile=runs/meta_texture ...` (`make bench` lists every run it compares). The paper's setting, prompts:
+`--guidance clip --config configs/meta_clip.yaml --clip CLIP --judge OTHER_CLIP --init reptile=RUN`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from alteredavatar.adapt.style_file import apply_style, load_style
 from alteredavatar.avatar.identities import HELD_OUT
 from alteredavatar.avatar.pretrained import load_avatar_with_reference
 from alteredavatar.meta.algorithms import rated_sgd_step
-from alteredavatar.meta.avatar_tasks import geometry_score, identity_score, style_score
+from alteredavatar.guidance.clip import DEFAULT_CLIP, load_clip
+from alteredavatar.meta.avatar_tasks import clip_text_score, geometry_score, identity_score, style_score
 from alteredavatar.meta.bank import StyleBank
 from alteredavatar.meta.run import load_run_config
 
@@ -39,6 +42,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 EVAL_SEED = 1234  # texture evaluator seed; training uses 0, meta-train's own eval 4321
 CHECKPOINTS = (0, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 75, 100)
 INTERMEDIATE = (20, 30, 50)  # also report the steps to the baseline's score after these many steps
+GUIDANCE = "texture"  # or "clip" (set by main): the guidance of the stylization loop
+CLIP_MODEL = DEFAULT_CLIP  # the CLIP that guides, with GUIDANCE "clip"
+JUDGE = None  # a second CLIP (another model) that scores prompt styles; set by main
 
 
 def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates: dict | None = None,
@@ -54,7 +60,8 @@ def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates:
     if init is not None:
         apply_style(avatar.net, init)
     obj = ObjectiveConfig(**(objective or {}))
-    guide = StyleGuide(StyleSpec(guidance="texture"), obj, image=entry.image())
+    spec = StyleSpec(text=entry.text, guidance=GUIDANCE, clip=CLIP_MODEL)
+    guide = StyleGuide(spec, obj, image=entry.image())
     names = list(avatar.net.style_state())
     stylizer = Stylizer(avatar, guide, AdaptConfig(**{"steps": 1, "seed": seed, **adapt}), obj, source=source,
                         schedule=LrSchedule.from_json(schedule, names) if schedule else None)
@@ -69,7 +76,7 @@ def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates:
     for step in range(steps + 1):
         if step in CHECKPOINTS:
             points.append({"step": step, "seconds": round(elapsed, 3),
-                           "style": style_score(avatar, style_img, EVAL_SEED),
+                           "style": style_distance(avatar, entry, style_img),
                            "identity": identity_score(avatar, source),
                            "geometry": geometry_score(avatar, source)})
         if step == steps:
@@ -86,6 +93,30 @@ def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates:
     if keep_state:
         out["state"] = {k: v.detach().clone() for k, v in avatar.net.style_state().items()}
     return out
+
+
+def style_distance(avatar, entry, style_img: torch.Tensor | None) -> float:
+    """Lower = more stylized. An image style: the texture evaluator (EVAL_SEED, a seed no training used).
+    A text prompt: 1 - mean CLIP similarity to it under JUDGE, a CLIP other than the one that guided."""
+    if entry.text is None:
+        return style_score(avatar, style_img, EVAL_SEED)
+    if JUDGE is None:
+        raise SystemExit("a text style needs a judge CLIP (--judge), another model than the guiding --clip")
+    return 1.0 - clip_text_score(avatar, JUDGE, entry.text)
+
+
+def set_clip_scoring(guidance: str, clip: str, judge: str | None) -> str:
+    """Set the guidance, guiding CLIP and judge for every curve; returns the evaluator's label."""
+    global GUIDANCE, CLIP_MODEL, JUDGE
+    GUIDANCE, CLIP_MODEL = guidance, clip
+    if guidance == "texture":
+        return f"texture-sw(seed={EVAL_SEED})"
+    if judge is None or judge == clip:
+        raise SystemExit("--guidance clip: pass --judge, a CLIP other than --clip, so the model that guided "
+                         "does not grade its own work")
+    load_clip(clip)  # fails here, with how to get the weights, rather than inside the first curve
+    JUDGE = load_clip(judge)
+    return f"1 - CLIP similarity to the prompt, judge {JUDGE.model_id}"
 
 
 class MetaSGDStep:
@@ -219,7 +250,9 @@ def look_sheet(inits: dict[str, dict | None], entry, path: Path, extra: dict[str
     from alteredavatar.eval.metrics import EvalConfig, eval_renders
 
     cfg = EvalConfig(yaws=(0.0, 45.0), expressions=("neutral", "smile"), res=128)
-    style = F.interpolate(entry.image()[None], size=(cfg.res, cfg.res), mode="bilinear", antialias=True)[0]
+    image = entry.image()
+    style = (torch.ones(3, cfg.res, cfg.res) if image is None  # a text style: its prompt is in the header
+             else F.interpolate(image[None], size=(cfg.res, cfg.res), mode="bilinear", antialias=True)[0])
     avatar, _ = load_avatar_with_reference("builtin:ada")
     unstylized = {k: v.clone() for k, v in avatar.net.style_state().items()}
     rows = []
@@ -236,7 +269,8 @@ def look_sheet(inits: dict[str, dict | None], entry, path: Path, extra: dict[str
     labelled = Image.new("RGB", (sheet.shape[1] + 150, sheet.shape[0] + 16), "white")
     labelled.paste(Image.fromarray(sheet), (150, 16))
     draw = ImageDraw.Draw(labelled)
-    for x, text in ((150, "style"), (150 + cfg.res, "step 0: front, 45 deg smile"),
+    for x, text in ((150, "style" if image is not None else f"'{entry.text}'"),
+                    (150 + cfg.res, "step 0: front, 45 deg smile"),
                     (150 + 3 * cfg.res, f"after {steps} steps ({entry.name})")):
         draw.text((x + 4, 2), text, fill="black")
     for i, name in enumerate(inits):
@@ -266,8 +300,8 @@ def plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
     fig.savefig(path, dpi=110)
 
 
-def write_markdown(report: dict, n_styles: int, baseline_steps: int) -> None:
-    """bench/results/meta.md from the report (also printed)."""
+def write_markdown(report: dict, n_styles: int, baseline_steps: int, stem: str = "meta") -> None:
+    """bench/results/<stem>.md from the report (also printed)."""
     seeds = report.get("seeds", 1)
     lines = [f"Meta-learning benchmark: {n_styles} held-out styles"
              + (f" x {seeds} adaptation seeds (curves averaged over seeds)" if seeds > 1 else "")
@@ -302,7 +336,7 @@ def write_markdown(report: dict, n_styles: int, baseline_steps: int) -> None:
                 cells.append(f"> {s['meta_steps']}" if v is None else f"{v:g} ({n / v:.1f}x)" if v else "0")
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
-    (RESULTS / "meta.md").write_text("\n".join(lines))
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 
@@ -312,7 +346,7 @@ def resummarize(path: Path) -> None:
     for key in ("styles", "identity"):
         report[key]["summary"] = summarize(report[key]["curves"], report["baseline_steps"], report["meta_steps"])
     path.write_text(json.dumps(report, indent=1) + "\n")
-    write_markdown(report, len(report["held_out_styles"]), report["baseline_steps"])
+    write_markdown(report, len(report["held_out_styles"]), report["baseline_steps"], path.stem)
 
 
 def budget(meta: dict) -> str:
@@ -350,12 +384,19 @@ def main() -> None:
                          "every init in that report)")
     ap.add_argument("--looks-only", action="store_true",
                     help="only render bench/results/meta_looks.png for the unstylized start and the --init runs")
+    ap.add_argument("--guidance", choices=("texture", "clip"), default="texture",
+                    help="clip: the bank's text prompts, guided by --clip and scored by --judge")
+    ap.add_argument("--clip", default=DEFAULT_CLIP, help="the guiding CLIP (hub id in the local cache, or folder)")
+    ap.add_argument("--judge", help="the scoring CLIP for prompts: another model than --clip")
+    ap.add_argument("--stem", help="output file stem in bench/results/ (default: meta; meta_clip with clip)")
     ap.add_argument("--summarize-only", action="store_true",
                     help="recompute the summaries and tables of bench/results/meta.json from its curves, run nothing")
     args = ap.parse_args()
+    stem = args.stem or ("meta" if args.guidance == "texture" else "meta_clip")
     if args.summarize_only:
-        resummarize(RESULTS / "meta.json")
+        resummarize(RESULTS / f"{stem}.json")
         return
+    evaluator = set_clip_scoring(args.guidance, args.clip, args.judge)
     torch.set_num_threads(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
     bank = StyleBank.from_dict(load_run_config(args.config)["styles"], Path(args.config).parent)
@@ -391,10 +432,10 @@ def main() -> None:
     extra = {name: {"rates": rates.get(name), "schedule": schedules.get(name), "element_rates": element_rates.get(name)}
              for name in inits}
     if args.looks_only:
-        look_sheet(inits, held[0], RESULTS / "meta_looks.png", extra)
+        look_sheet(inits, held[0], RESULTS / f"{stem}_looks.png", extra)
         return
     names = [*inits, *sorted(reused - set(inits))]  # the last ones come from --reuse only
-    report = {"held_out_styles": [e.name for e in held], "evaluator": f"texture-sw(seed={EVAL_SEED})",
+    report = {"held_out_styles": [e.name for e in held], "evaluator": evaluator,
               "baseline_steps": args.baseline_steps, "meta_steps": args.meta_steps, "threads": args.threads,
               "seeds": args.seeds,
               "budgets": {k: v for k, v in budgets.items() if k in names}}
@@ -428,10 +469,10 @@ def main() -> None:
                                    "points": mean_points(seed_points)})
             print(f"{label}: {name} done", flush=True)
         report[key] = {"label": label, "curves": runs, "summary": summarize(runs, args.baseline_steps, args.meta_steps)}
-        plot(runs, RESULTS / f"meta_{key}.png", label)
-    (RESULTS / "meta.json").write_text(json.dumps(report, indent=1) + "\n")
-    write_markdown(report, len(held), args.baseline_steps)
-    look_sheet(inits, held[0], RESULTS / "meta_looks.png", extra)
+        plot(runs, RESULTS / f"{stem}_{key}.png", label)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
+    write_markdown(report, len(held), args.baseline_steps, stem)
+    look_sheet(inits, held[0], RESULTS / f"{stem}_looks.png", extra)
 
 
 if __name__ == "__main__":

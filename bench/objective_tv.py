@@ -40,7 +40,8 @@ def seed0(run: dict) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--init", type=Path, required=True, help="meta-train run folder trained with the Charbonnier TV")
+    ap.add_argument("--init", type=Path, required=True,
+                    help="meta-train run folder trained with the Charbonnier TV")
     ap.add_argument("--eps", type=float, default=1e-4, help="Charbonnier width (metres)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--looks-only", action="store_true", help="only render the look sheets")
@@ -59,7 +60,8 @@ def main() -> None:
     obj = {"smooth_eps": args.eps}
     objectives = {"L1 TV (product)": {"objective": {"smooth_eps": 0.0}}, "Charbonnier TV": {"objective": obj}}
     for entry in (e for e in held if e.name.split("-")[0] in LOOK_KINDS):
-        M.look_sheet(dict.fromkeys(objectives), entry, OUT / f"charbonnier_tv_{entry.name}.png", objectives, steps=100)
+        path = OUT / f"charbonnier_tv_{entry.name}.png"
+        M.look_sheet(dict.fromkeys(objectives), entry, path, objectives, steps=100)
     if args.looks_only:
         return
     l1 = {name: [seed0(r) for r in stored["styles"]["curves"][name]] for name in ("unstylized", "reptile")}
