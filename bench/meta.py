@@ -32,8 +32,8 @@ from alteredavatar.adapt.schedule import ElementwiseAdam, LrSchedule
 from alteredavatar.adapt.style_file import apply_style, load_style
 from alteredavatar.avatar.identities import HELD_OUT
 from alteredavatar.avatar.pretrained import load_avatar_with_reference
-from alteredavatar.meta.algorithms import rated_sgd_step
 from alteredavatar.guidance.clip import DEFAULT_CLIP, load_clip
+from alteredavatar.meta.algorithms import rated_sgd_step
 from alteredavatar.meta.avatar_tasks import clip_text_score, geometry_score, identity_score, style_score
 from alteredavatar.meta.bank import StyleBank
 from alteredavatar.meta.run import load_run_config
