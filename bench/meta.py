@@ -32,6 +32,7 @@ from alteredavatar.adapt.schedule import ElementwiseAdam, LrSchedule
 from alteredavatar.adapt.style_file import apply_style, load_style
 from alteredavatar.avatar.identities import HELD_OUT
 from alteredavatar.avatar.pretrained import load_avatar_with_reference
+from alteredavatar.errors import AssetMissingError
 from alteredavatar.guidance.clip import DEFAULT_CLIP, load_clip
 from alteredavatar.meta.algorithms import rated_sgd_step
 from alteredavatar.meta.avatar_tasks import clip_text_score, geometry_score, identity_score, style_score
@@ -114,8 +115,11 @@ def set_clip_scoring(guidance: str, clip: str, judge: str | None) -> str:
     if judge is None or judge == clip:
         raise SystemExit("--guidance clip: pass --judge, a CLIP other than --clip, so the model that guided "
                          "does not grade its own work")
-    load_clip(clip)  # fails here, with how to get the weights, rather than inside the first curve
-    JUDGE = load_clip(judge)
+    try:  # fail here, saying how to get the weights, rather than inside the first curve
+        load_clip(clip)
+        JUDGE = load_clip(judge)
+    except AssetMissingError as err:
+        raise SystemExit(f"error: {err}") from None
     return f"1 - CLIP similarity to the prompt, judge {JUDGE.model_id}"
 
 

@@ -37,7 +37,8 @@ from alteredavatar.adapt.schedule import LrSchedule
 from alteredavatar.adapt.style_file import apply_style, load_style, save_style
 from alteredavatar.avatar.pretrained import PRETRAINED_NET, load_avatar_net
 from alteredavatar.device import resolve_device
-from alteredavatar.errors import ConfigError
+from alteredavatar.errors import AssetMissingError, ConfigError
+from alteredavatar.guidance.clip import load_clip
 from alteredavatar.meta import distributed
 from alteredavatar.meta.algorithms import FOMAMLConfig, MetaSGDConfig, Reptile, ReptileConfig, make_algorithm
 from alteredavatar.meta.avatar_tasks import AvatarTaskFamily, TaskFamilyConfig, clip_text_score, style_score
@@ -138,6 +139,12 @@ def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_pat
     guidance = cfg.get("tasks", {}).get("guidance", "texture")
     if guidance == "texture" and any(e.kind == "text" for e in bank.train + bank.held_out):
         raise ConfigError("text styles need `tasks: {guidance: clip}`; texture guidance takes images only")
+    if guidance == "clip":  # fail here, saying how to get the weights, not at the first task
+        clip = task_family_config(cfg).clip
+        try:
+            load_clip(clip, device)  # cached: the tasks' guides reuse it
+        except AssetMissingError as err:
+            raise AssetMissingError(f"{err}\nFor meta-train, name DIR in the config: `tasks: {{clip: DIR}}`.") from None
     train = cfg.get("train", {})
     net_path = net_path or PRETRAINED_NET
     net = load_avatar_net(net_path).to(device)

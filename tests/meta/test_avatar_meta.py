@@ -10,7 +10,7 @@ from alteredavatar.adapt.run import file_sha256, meta_init_path
 from alteredavatar.adapt.style_file import apply_style, load_style
 from alteredavatar.avatar.pretrained import PRETRAINED_NET, load_avatar_net, load_avatar_with_reference
 from alteredavatar.cli import main
-from alteredavatar.errors import ConfigError
+from alteredavatar.errors import AssetMissingError, ConfigError
 from alteredavatar.meta.avatar_tasks import AvatarTaskFamily, TaskFamilyConfig, geometry_score
 from alteredavatar.meta.bank import StyleBank
 from alteredavatar.meta.run import meta_train
@@ -205,6 +205,18 @@ def test_meta_train_with_clip_guidance_on_text_prompts(tmp_path, tiny_net_path, 
     assert meta["guidance"] == "clip" and meta["tasks"]["clip"] == str(tiny_clip_path)
     unstylized = load_avatar_net(tiny_net_path).style_state()
     assert any(not torch.equal(init[k], unstylized[k]) for k in init)
+
+
+def test_meta_train_without_clip_weights_fails_before_any_work(tmp_path, tiny_net_path):
+    """Missing CLIP weights: a clear error naming the config key, before a checkpoint or output is written."""
+    cfg = tmp_path / "clip.yaml"
+    missing = tmp_path / "no_clip_here"
+    cfg.write_text(TINY_RUN.replace("tasks: {guidance: texture,", f"tasks: {{guidance: clip, clip: {missing},")
+                   .replace("train: {procedural: {kinds: [stripes, marble], seeds: 0-1}}",
+                            'train: {texts: ["a marble statue"]}'))
+    with pytest.raises(AssetMissingError, match=r"tasks: \{clip: DIR\}"):
+        meta_train(cfg, tmp_path / "out", net_path=tiny_net_path, progress=False)
+    assert not (tmp_path / "out").exists()
 
 
 def test_ctrl_c_in_meta_train_says_how_to_resume(tmp_path, tiny_net_path, monkeypatch, capsys):
