@@ -136,19 +136,18 @@ def meta_train(config_path: str | Path, out: Path, resume: bool = False, net_pat
     distributed.init_from_env()  # before the device: under torchrun each rank has its own GPU
     device = resolve_device(device or cfg.get("device", "auto"))
     bank = StyleBank.from_dict(cfg["styles"], Path(config_path).parent)
-    guidance = cfg.get("tasks", {}).get("guidance", "texture")
-    if guidance == "texture" and any(e.kind == "text" for e in bank.train + bank.held_out):
+    fam_cfg = task_family_config(cfg)
+    if fam_cfg.guidance == "texture" and any(e.kind == "text" for e in bank.train + bank.held_out):
         raise ConfigError("text styles need `tasks: {guidance: clip}`; texture guidance takes images only")
-    if guidance == "clip":  # fail here, saying how to get the weights, not at the first task
-        clip = task_family_config(cfg).clip
+    if fam_cfg.guidance == "clip":  # fail here, saying how to get the weights, not at the first task
         try:
-            load_clip(clip, device)  # cached: the tasks' guides reuse it
+            load_clip(fam_cfg.clip, device)  # cached: the tasks' guides reuse it
         except AssetMissingError as err:
             raise AssetMissingError(f"{err}\nFor meta-train, name DIR in the config: `tasks: {{clip: DIR}}`.") from None
     train = cfg.get("train", {})
     net_path = net_path or PRETRAINED_NET
     net = load_avatar_net(net_path).to(device)
-    family = AvatarTaskFamily(net, task_family_config(cfg))  # freezes the unstylized reference first
+    family = AvatarTaskFamily(net, fam_cfg)  # freezes the unstylized reference first
     tcfg = TrainConfig(outer_steps=train.get("outer_steps", 150), checkpoint_every=train.get("checkpoint_every", 10),
                        eval_every=train.get("eval_every", 25), seed=train.get("seed", 0), out_dir=str(out))
     algo = build_algorithm(cfg, net.style_parameters(), tcfg.outer_steps)
