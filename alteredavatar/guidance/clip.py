@@ -1,4 +1,8 @@
-"""CLIP backend: load a transformers `CLIPModel` (hub id or local dir) offline and embed images and text."""
+"""CLIP backend: load a transformers `CLIPModel` (hub id or local dir) and embed images and text.
+
+A hub id downloads on first use into the Hugging Face cache, as every Hugging Face tool does, unless offline
+(`load_clip(..., offline=True)` or `HF_HUB_OFFLINE=1`); a local directory never downloads.
+"""
 
 from __future__ import annotations
 
@@ -85,37 +89,111 @@ class ClipBackend:
         return torch.stack([self._text_cache[p] for p in prompts])
 
 
-def _how_to_get(model: str) -> str:
-    hub_id = model if not os.path.isabs(model) and not model.startswith(".") else DEFAULT_CLIP
-    return (
-        f"CLIP weights '{model}' are not available offline. To download them once, on a machine with "
-        f"internet run:\n  python -c \"from transformers import CLIPModel, CLIPTokenizer; "
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FETCH_ERROR_MODULES = frozenset({"huggingface_hub", "httpx", "httpx2", "httpcore", "requests", "urllib3"})
+
+
+def _env_offline() -> str | None:
+    """The env var that puts the Hugging Face hub offline right now (as `NAME=value`), or None.
+
+    Read at call time: `huggingface_hub.constants.HF_HUB_OFFLINE` is frozen when the hub is first imported.
+    Like the hub, `TRANSFORMERS_OFFLINE` counts when `HF_HUB_OFFLINE` is unset.
+    """
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        value = os.environ.get(name)
+        if value:
+            return f"{name}={value}" if value.strip().lower() in _TRUE else None
+    return None
+
+
+def _is_local_path(model: str) -> bool:
+    """`model` names a directory (existing, absolute or ./relative), not a hub id such as `org/name`."""
+    return os.path.isdir(model) or os.path.isabs(model) or model.startswith(".")
+
+
+def _is_fetch_error(err: BaseException) -> bool:
+    """Missing files, uncached ids and network failures: transformers reports most as OSError; the hub's
+    HTTP client may leak its own exception types."""
+    return isinstance(err, OSError) or type(err).__module__.split(".")[0] in _FETCH_ERROR_MODULES
+
+
+def _how_to_get(model: str, offline_reason: str | None = None) -> str:
+    """What to do when `model` cannot be loaded; `offline_reason`: what forbade downloading, if anything."""
+    from huggingface_hub import constants
+
+    hub_id = DEFAULT_CLIP if _is_local_path(model) else model
+    lines = []
+    if offline_reason:
+        lines.append(f"Downloading was not allowed: offline mode is on ({offline_reason}). "
+                     "Unset HF_HUB_OFFLINE / drop --style.offline to let the weights download.")
+    lines += [
+        "To get CLIP weights, either:",
+        f"  - run once with internet access (not offline): '{hub_id}' downloads automatically into the "
+        f"Hugging Face cache ({constants.HF_HUB_CACHE}; ~/.cache/huggingface unless HF_HOME is set), "
+        "and later runs, offline included, load it from there; or",
+        "  - pass a local directory holding a saved CLIP model and tokenizer with --style.clip DIR. "
+        "To make one on a machine with internet:",
+        f"      python -c \"from transformers import CLIPModel, CLIPTokenizer; "
         f"CLIPModel.from_pretrained('{hub_id}').save_pretrained('DIR'); "
-        f"CLIPTokenizer.from_pretrained('{hub_id}').save_pretrained('DIR')\"\n"
-        "then copy DIR here and pass --clip DIR (or fill the Hugging Face cache: "
-        "set HF_HOME and run the same from_pretrained calls once with internet)."
-    )
+        f"CLIPTokenizer.from_pretrained('{hub_id}').save_pretrained('DIR')\"",
+    ]
+    return "\n".join(lines)
+
+
+class _FetchFailed(Exception):
+    """`from_pretrained` could not get the files; `load_clip` turns this into an `AssetMissingError`."""
 
 
 @functools.lru_cache(maxsize=4)
-def _load_cached(model: str, device: str) -> ClipBackend:
-    if os.path.sep in model and not os.path.isdir(model) and (os.path.isabs(model) or model.startswith(".")):
-        raise AssetMissingError(f"no directory {model}. " + _how_to_get(model))
+def _load_cached(model: str, device: str, offline: bool) -> ClipBackend:
+    if _is_local_path(model) and not os.path.isdir(model):
+        raise AssetMissingError(f"CLIP directory {model} does not exist.\n" + _how_to_get(model))
+    local_only = offline or os.path.isdir(model)  # a local directory never downloads
     try:
-        clip = CLIPModel.from_pretrained(model, local_files_only=True)
-        tokenizer = CLIPTokenizer.from_pretrained(model, local_files_only=True)
-    except OSError as err:  # transformers reports missing files / uncached hub ids as OSError
-        raise AssetMissingError(_how_to_get(model) + f"\n(loader said: {err})") from err
+        clip = CLIPModel.from_pretrained(model, local_files_only=local_only)
+        tokenizer = CLIPTokenizer.from_pretrained(model, local_files_only=local_only)
+    except Exception as err:
+        if _is_fetch_error(err):
+            raise _FetchFailed(str(err)) from err
+        raise
     return ClipBackend(clip, tokenizer, model, torch.device(device))
 
 
-def load_clip(model: str = DEFAULT_CLIP, device: str | torch.device = "cpu") -> ClipBackend:
-    """Load CLIP from a hub id (already in the local cache) or a local directory; cached per process.
+def load_clip(model: str = DEFAULT_CLIP, device: str | torch.device = "cpu",
+              offline: bool | None = None) -> ClipBackend:
+    """Load CLIP from a Hugging Face hub id or a local directory; cached per process.
 
-    Never downloads. Raises `AssetMissingError` (saying how to get the weights) when they are absent.
-    The same `(model, device)` returns the same `ClipBackend` object.
+    A hub id loads from the Hugging Face cache and, on first use, downloads there through transformers'
+    `from_pretrained` (its progress bar, its cache: `$HF_HOME`, default ~/.cache/huggingface), unless offline.
+    A local directory never downloads.
+
+    Args:
+        model: hub id (e.g. `openai/clip-vit-base-patch32`) or a directory saved with `save_pretrained`.
+        device: where the model lives.
+        offline: True forbids downloading. Downloading is also forbidden when the environment variable
+            `HF_HUB_OFFLINE` is true ("1", "true", "yes", "on"; read at call time), whatever this says.
+    Returns:
+        The same `ClipBackend` object for the same `(model, device, offline)`; a local directory ignores
+        `offline`, so it always returns the same object.
+    Raises:
+        AssetMissingError: the weights cannot be had (offline and not cached, download failed, missing or
+            unusable directory); the message says how to get them.
     """
     model = str(model)
-    if os.path.isdir(model):
+    local = os.path.isdir(model)
+    if local:
         model = os.path.abspath(model)
-    return _load_cached(model, str(torch.device(device)))
+    env = _env_offline()
+    reasons = (["--style.offline (offline=True) was given"] if offline else []) + ([f"{env} is set"] if env else [])
+    offline = local or bool(reasons)  # a local directory never downloads: one cache entry whatever the flag
+    try:
+        return _load_cached(model, str(torch.device(device)), offline)
+    except _FetchFailed as fail:
+        if local:
+            what = f"CLIP directory {model} does not hold a loadable CLIP model and tokenizer."
+        elif reasons:
+            what = f"CLIP weights '{model}' are not in the Hugging Face cache; offline mode forbids download."
+        else:
+            what = f"CLIP weights '{model}' are not cached and could not be downloaded (no network?)."
+        how = _how_to_get(model, None if local else " and ".join(reasons) or None)
+        raise AssetMissingError(f"{what}\n{how}\n(loader said: {fail})") from fail.__cause__

@@ -7,6 +7,12 @@ from alteredavatar.errors import AssetMissingError, StyleInputError
 from alteredavatar.guidance.clip import ClipBackend, load_clip
 
 
+@pytest.fixture(autouse=True)
+def _hub_offline(monkeypatch):
+    """Nothing in this module may reach the network."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
 def test_tiny_clip_loads_and_is_cached(tiny_clip_dir, backend):
     assert isinstance(backend, ClipBackend)
     assert load_clip(tiny_clip_dir) is backend
@@ -32,7 +38,7 @@ def test_uncached_hub_id_raises_asset_missing(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     with pytest.raises(AssetMissingError, match="download") as info:
         load_clip("nobody-here/clip-that-is-not-cached")
-    assert "--clip" in str(info.value)
+    assert "--style.clip DIR" in str(info.value) and " --clip" not in str(info.value)
 
 
 @pytest.mark.parametrize("size", [32, 64, 50])
