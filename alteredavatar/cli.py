@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 import tyro
 from rich.console import Console
+from rich.markup import escape
 
 from alteredavatar.adapt.run import OutputConfig, StylizeJob
 from alteredavatar.errors import AlteredAvatarError
@@ -100,18 +101,20 @@ class Stylize(StylizeJob):
 
         s = self.style
         what = " + ".join(x for x in (f'text "{s.text}"' if s.text else "", f"image {s.image}" if s.image else "") if x)
-        console.print(f"stylizing {self.avatar} with {what or 'no style'} ({s.guidance} guidance), "
-                      f"strength {self.objective.strength}, {self.adapt.steps} steps")
+        console.print(escape(f"stylizing {self.avatar} with {what or 'no style'} ({s.resolved_guidance()} guidance), "
+                             f"strength {self.objective.strength}, {self.adapt.steps} steps"))
         meta = run_stylize(self)
         console.print(f"init: {meta['init']}; {meta['steps']} steps in {meta['seconds']:.1f} s"
                       + (" (interrupted: saved what it had)" if meta["interrupted"] else ""))
         if "init_note" in meta:
-            console.print(f"  [yellow]note[/yellow]: {meta['init_note']}")
-        for key in ("style_texture_distance", "clip_text_similarity", "clip_image_similarity", "identity_lowpass_mse"):
+            console.print("  [yellow]note[/yellow]:", escape(meta["init_note"]))
+        for key in ("style_texture_distance", "style_vgg_pattern_distance", "clip_text_similarity",
+                    "clip_image_similarity", "identity_lowpass_mse"):
             if key in meta["metrics"]:
                 m = meta["metrics"][key]
                 console.print(f"  {key}: {m['value']:.4f}" + (f" (unstylized {m['unstylized']:.4f})" if "unstylized" in m else ""))
-        console.print(f"outputs in {self.out}/: style.safetensors, style.json, metrics.json, turntable.mp4, expressions.png")
+        console.print(f"outputs in {escape(str(self.out))}/: style.safetensors, style.json, metrics.json, turntable.mp4, "
+                      "expressions.png, portrait.png, portrait_original.png")
         return meta
 
 
@@ -220,21 +223,20 @@ class MetaTrain:
 
 @dataclass
 class Demo:
-    """The main job on the built-in avatar (what `make demo` runs): stylize it and render the result.
+    """The main job on the built-in avatar (what `make demo` runs): stylize it with a brick-wall image.
 
-    With CLIP weights available: text "a marble statue". Otherwise: texture guidance with a style image
-    the project generates (no downloads needed).
+    VGG16 guidance toward a style image the project generates (no downloads needed); the outputs, the
+    style image included, go to --out.
     """
 
     out: Path = Path("out/demo")
-    clip: str = "openai/clip-vit-base-patch32"
     steps: int = 60
 
     def run(self) -> dict:
         from alteredavatar.adapt.demo import demo_job
 
-        job, reason = demo_job(self.out, self.clip, self.steps)
-        console.print(f"[bold]demo[/bold]: {reason}")
+        job, reason = demo_job(self.out, self.steps)
+        console.print("[bold]demo[/bold]:", escape(reason))
         return Stylize(**vars(job)).run()
 
 
@@ -265,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     except AlteredAvatarError as exc:
         if debug:
             raise
-        console.print(f"[red]error:[/red] {exc}")
+        console.print("[red]error:[/red]", escape(str(exc)))
         return 2
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/yellow]")

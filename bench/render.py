@@ -14,38 +14,17 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
-import time
 from pathlib import Path
 
 import torch
 
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.pretrained import load_avatar_net, load_mesh
+from alteredavatar.eval.timing import clip_vision_tower, timeit
 from alteredavatar.render.cameras import sample_views
 from alteredavatar.render.renderer import RenderConfig, render_mesh
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def timeit(fn, repeat: int, warmup: int = 2) -> dict:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "repeat": repeat}
-
-
-def clip_vision_tower():
-    """A ViT-B/32 vision tower with CLIP's shapes (random weights; timing does not depend on them)."""
-    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
-
-    cfg = CLIPVisionConfig(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-                           image_size=224, patch_size=32, projection_dim=512)
-    return CLIPVisionModelWithProjection(cfg).eval()
 
 
 def main() -> None:

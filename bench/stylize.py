@@ -1,49 +1,229 @@
-"""Stylization defaults benchmark: learning rate and render size vs quality and time per step.
+"""Stylization benchmark: which guidance and which style parameters make a style's pattern appear.
 
-From the unstylized parameters (no meta-init), 40 steps of the product loop on two held-out styles, for a
-few learning rates and render sizes; reports the other-seed style distance and the identity distance after
-40 steps and the seconds per step. Justifies the `stylize` defaults (lr 0.02, 128 px, batch 4).
+On held-out style images (procedural kinds never looked at while choosing the defaults), 60 steps of the
+product loop from the unstylized start at strength 0.5 on identity `ada`, for
+  - guidance texture (weight-free) vs vgg (VGG16), each adapting the bias mappers, the UV detail pyramid, or both;
+  - the VGG statistic: nnfm (default) vs gram vs sw, on half the styles;
+  - strength 0.2 / 0.5 / 0.8 with the defaults, on two styles.
+Judges other than the loss, on 5 views x 6 expressions at 160 px: the weight-free texture evaluator with its
+own seed, and VGG Gram distance at relu{1..4}_2 (layers no loss uses) on colour and on the luminance
+pattern (palette removed, so a tint does not score). Identity: dlib face-recognition distance between
+frontal portraits (the `[eval]` extra); expression preservation with MediaPipe (the `[expressions]` extra,
+when installed). Also seconds per step, and one VGG guidance step against one CLIP ViT-B/32 step.
 
-Writes bench/results/stylize.{json,md}.  Run: `python bench/stylize.py`.
+Writes bench/results/stylize.{json,md} and docs/stylize_sheet.png. Resumable: finished runs are kept in
+bench/results/stylize_runs.json and skipped. Run: `python bench/stylize.py` (about 45 min on 2 CPU cores).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import platform
 import statistics
 from pathlib import Path
 
+import imageio.v3 as imageio
 import torch
+import torch.nn.functional as F
 
-from meta import RESULTS, curve  # bench/meta.py: the same measured loop and metrics
-from alteredavatar.meta.bank import StyleBank
-from alteredavatar.meta.run import load_run_config
+from alteredavatar.adapt.guide import StyleGuide, StyleSpec
+from alteredavatar.adapt.loop import AdaptConfig, Stylizer
+from alteredavatar.adapt.objective import ObjectiveConfig
+from alteredavatar.avatar.pretrained import load_avatar_with_reference
+from alteredavatar.eval.expression import expression_preservation, landmark_model_available
+from alteredavatar.eval.face_id import face_distance, face_model_available
+from alteredavatar.eval.metrics import EvalConfig, eval_renders, texture_metric
+from alteredavatar.eval.timing import clip_vision_tower, timeit
+from alteredavatar.export.media import grid, to_uint8, write_png
+from alteredavatar.guidance.perceptual import VggConfig, VggGuidance, gram_distance
+from alteredavatar.guidance.procedural import procedural_style
+from alteredavatar.render.avatar import render_avatar
+from alteredavatar.render.cameras import front_views
+from alteredavatar.render.renderer import RenderConfig
 
-GRID = [{"lr": 0.01, "res": 128}, {"lr": 0.02, "res": 128}, {"lr": 0.04, "res": 128}, {"lr": 0.02, "res": 96}]
-STEPS = 40
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+STYLES = [("scales", 101), ("wood", 102), ("cracks", 103), ("weave", 104), ("hatching", 105), ("checker", 106)]
+STEPS, STRENGTH = 60, 0.5
+MAIN = [(g, s) for g in ("texture", "vgg") for s in ("mappers", "detail", "both")]
+STATISTICS = ("gram", "sw")  # against the default nnfm, on the first half of the styles
+STRENGTHS = (0.2, 0.8)  # next to 0.5, on two styles
+PORTRAIT = 256  # dlib's detector wants faces of ~80 px or more
+PORTRAITS = ROOT / ".cache" / "bench_stylize"  # per-run portraits for the look sheet (not in git)
+
+
+def run_key(kind: str, seed: int, guidance: str, subset: str, statistic: str, strength: float) -> str:
+    return f"{kind}-{seed}|{guidance}|{subset}|{statistic}|{strength}"
+
+
+def stylize(style: torch.Tensor, guidance: str, subset: str, statistic: str, strength: float):
+    """One product stylization from the unstylized start -> (styled avatar, source avatar, seconds per step)."""
+    avatar, source = load_avatar_with_reference()
+    obj = ObjectiveConfig(strength=strength)
+    cfg = AdaptConfig(steps=STEPS, subset=subset)
+    spec = StyleSpec(guidance=guidance, vgg=VggConfig(statistic=statistic))
+    result = Stylizer(avatar, StyleGuide(spec, obj, image=style, render_res=cfg.res), cfg, obj,
+                      source=source).run(progress=False)
+    avatar.requires_grad_(False)
+    return avatar, source, result.seconds / len(result.history)
+
+
+@torch.no_grad()
+def judge(avatar, source, style: torch.Tensor) -> dict:
+    """Every judge's score of one stylized avatar (and of its unstylized source, for reference)."""
+    cfg = EvalConfig()
+    n_views, n_e = len(cfg.yaws), len(cfg.expressions)
+    out = {}
+    for name, av in (("styled", avatar), ("unstylized", source)):
+        img, mask = eval_renders(av, cfg)
+        pattern = gram_distance(img, mask, style, pattern=True)
+        out[name] = {"texture": float(texture_metric(img, mask, style, cfg.texture_seed).mean()),
+                     "vgg_gram": float(gram_distance(img, mask, style).mean()),
+                     "vgg_pattern": float(pattern.mean()),
+                     "view_std_vgg_pattern": float(pattern.view(n_views, n_e).mean(1).std())}
+    cams, neutral = front_views((0.0,)), torch.zeros(1, 52)
+    src, sty = (render_avatar(a, neutral, cams, RenderConfig(res=PORTRAIT, ssaa=2)).image[0] for a in (source, avatar))
+    out["portrait"] = sty
+    if face_model_available():
+        out["face"] = face_distance(src, sty)
+    if landmark_model_available():
+        out["expression"] = expression_preservation(source, avatar)
+    return out
+
+
+def portrait_path(key: str) -> Path:
+    return PORTRAITS / (key.replace("|", "_") + ".png")
+
+
+def measure(runs: dict, key: str, style: torch.Tensor, guidance: str, subset: str, statistic: str,
+            strength: float) -> None:
+    if key in runs and portrait_path(key).exists():
+        return
+    avatar, source, sps = stylize(style, guidance, subset, statistic, strength)
+    scores = judge(avatar, source, style)
+    write_png(to_uint8(scores.pop("portrait")[None])[0], portrait_path(key))
+    runs[key] = {"guidance": guidance, "subset": subset, "statistic": statistic, "strength": strength,
+                 "seconds_per_step": sps, **scores}
+    print(key, json.dumps({k: v for k, v in runs[key].items() if k in ("styled", "face", "seconds_per_step")}),
+          flush=True)
+
+
+def step_ratio(repeat: int = 5) -> dict:
+    """One VGG guidance step (fwd+bwd, batch 4, 128 px) against one CLIP ViT-B/32 step (batch 4, 224 px)."""
+    guide = VggGuidance(procedural_style("scales", 101), render_res=128)
+    gen = torch.Generator().manual_seed(0)
+    images, mask = torch.rand(4, 3, 128, 128), torch.ones(4, 1, 128, 128)
+
+    def vgg_step():
+        x = images.clone().requires_grad_(True)
+        style, content = guide.losses(x, images, mask, gen)
+        (style + content).backward()
+
+    tower = clip_vision_tower()
+    pixels = torch.rand(4, 3, 224, 224)
+
+    def clip_step():
+        x = pixels.clone().requires_grad_(True)
+        tower(pixel_values=x).image_embeds.sum().backward()
+
+    vgg, clip = timeit(vgg_step, repeat), timeit(clip_step, repeat)
+    return {"vgg_step_s": vgg["median_s"], "clip_step_s": clip["median_s"], "ratio": vgg["median_s"] / clip["median_s"]}
+
+
+def summarize(runs: dict, timing: dict) -> tuple[list[dict], str]:
+    """Rows (median over styles per configuration) and the markdown report."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs.values():
+        groups.setdefault((r["guidance"], r["subset"], r["statistic"], r["strength"]), []).append(r)
+
+    def med(rs, f):
+        vals = [f(r) for r in rs if f(r) is not None]
+        return statistics.median(vals) if vals else None
+
+    rows = []
+    for (g, sub, stat, s), rs in sorted(groups.items()):
+        rows.append({
+            "guidance": g, "subset": sub, "statistic": stat if g == "vgg" else "-", "strength": s, "styles": len(rs),
+            "texture_ratio": med(rs, lambda r: r["styled"]["texture"] / r["unstylized"]["texture"]),
+            "vgg_gram_ratio": med(rs, lambda r: r["styled"]["vgg_gram"] / r["unstylized"]["vgg_gram"]),
+            "vgg_pattern_ratio": med(rs, lambda r: r["styled"]["vgg_pattern"] / r["unstylized"]["vgg_pattern"]),
+            "view_std_pattern": med(rs, lambda r: r["styled"]["view_std_vgg_pattern"]),
+            "face_distance": med(rs, lambda r: (r.get("face") or {}).get("value")),
+            "faces_found": sum(1 for r in rs if (r.get("face") or {}).get("value") is not None),
+            "expression_error": med(rs, lambda r: (r.get("expression") or {}).get("value")),
+            "seconds_per_step": med(rs, lambda r: r["seconds_per_step"]),
+        })
+
+    def f(v, d=3):
+        return "n/a" if v is None else f"{v:.{d}f}"
+
+    lines = [f"Stylization: {STEPS} steps from the unstylized start, identity ada, held-out styles "
+             f"{', '.join(f'{k}-{s}' for k, s in STYLES)}; medians over styles. Distances are the stylized "
+             "avatar's divided by the unstylized one's (lower = closer to the style; 1 = unchanged). "
+             f"{torch.get_num_threads()} CPU threads, torch {torch.__version__}, {platform.machine()}.", "",
+             "| guidance | style params | statistic | strength | styles | texture judge | VGG Gram (colour) | "
+             "VGG Gram (pattern) | view std (pattern) | dlib distance | faces found | expression error | s/step |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['guidance']} | {r['subset']} | {r['statistic']} | {r['strength']} | {r['styles']} | "
+                     f"{f(r['texture_ratio'])} | {f(r['vgg_gram_ratio'])} | {f(r['vgg_pattern_ratio'])} | "
+                     f"{f(r['view_std_pattern'], 4)} | {f(r['face_distance'])} | {r['faces_found']}/{r['styles']} | "
+                     f"{f(r['expression_error'], 4)} | {f(r['seconds_per_step'], 2)} |")
+    lines += ["", f"One VGG guidance step (fwd+bwd, batch 4, 128 px): {timing['vgg_step_s']:.3f} s; one CLIP "
+              f"ViT-B/32 step (batch 4, 224 px): {timing['clip_step_s']:.3f} s; ratio {timing['ratio']:.2f} "
+              "(goal <= 0.5).", "",
+              "dlib distance: face-recognition distance between the frontal neutral portraits (stylized vs "
+              "unstylized; same person below 0.6). Expression error: MediaPipe landmark-motion difference "
+              "(n/a when the `[expressions]` extra is not installed in the benchmark's environment)."]
+    return rows, "\n".join(lines) + "\n"
+
+
+def look_sheet(styles: list, path: Path) -> None:
+    """Rows: held-out styles; columns: style image, unstylized, then each main configuration's portrait."""
+    cols = [(g, s) for g, s in MAIN]
+    size = 160
+    cells = []
+    _, source = load_avatar_with_reference()
+    with torch.no_grad():
+        src = render_avatar(source, torch.zeros(1, 52), front_views((0.0,)), RenderConfig(res=size, ssaa=2)).image[0]
+    for kind, seed in styles:
+        img = F.interpolate(procedural_style(kind, seed)[None], size=(size, size), antialias=True, mode="bilinear")[0]
+        row = [img, src]
+        for g, s in cols:
+            p = torch.from_numpy(imageio.imread(portrait_path(run_key(kind, seed, g, s, "nnfm", STRENGTH))))
+            p = p.permute(2, 0, 1)[None, :3].float() / 255
+            row.append(F.interpolate(p, size=(size, size), antialias=True, mode="bilinear")[0])
+        cells.append(torch.stack(row))
+    images = to_uint8(torch.stack(cells).flatten(0, 1)).reshape(len(cells), len(cols) + 2, size, size, 3)
+    labels = ["style", "unstylized"] + [f"{g} / {s}" for g, s in cols]
+    write_png(grid(images, labels, [f"{k}-{s}" for k, s in styles]), path)
 
 
 def main() -> None:
-    torch.set_num_threads(2)
-    bank = StyleBank.from_dict(load_run_config("configs/meta_texture.yaml")["styles"], Path("configs"))
-    styles = [e for e in bank.held_out if e.value in ("stripes", "noise")]
-    rows = []
-    for cfg in GRID:
-        runs = [curve(None, "ada", e, STEPS, seed=i, **cfg) for i, e in enumerate(styles)]
-        end = [r["points"][-1] for r in runs]
-        rows.append({**cfg, "style_at_40": statistics.mean(p["style"] for p in end),
-                     "identity_at_40": statistics.mean(p["identity"] for p in end),
-                     "seconds_per_step": statistics.mean(p["seconds"] for p in end) / STEPS,
-                     "styles": [e.name for e in styles]})
-        print(rows[-1], flush=True)
-    (RESULTS / "stylize.json").write_text(json.dumps(rows, indent=1) + "\n")
-    lines = [f"Stylize defaults: {STEPS} steps from the unstylized init, styles {', '.join(rows[0]['styles'])}, "
-             "strength 0.5, batch 4, 2 CPU threads.", "",
-             "| lr | res | style distance @40 (lower = more stylized) | identity distance @40 | s/step |", "|---|---|---|---|---|"]
-    lines += [f"| {r['lr']} | {r['res']} | {r['style_at_40']:.4f} | {r['identity_at_40']:.4f} | {r['seconds_per_step']:.2f} |"
-              for r in rows]
-    (RESULTS / "stylize.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--styles", type=int, default=len(STYLES), help="use only the first N styles (quick check)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    store = RESULTS / "stylize_runs.json"
+    runs = json.loads(store.read_text()) if store.exists() else {}
+    styles = STYLES[: args.styles]
+    PORTRAITS.mkdir(parents=True, exist_ok=True)
+    plan = [(k, s, g, sub, "nnfm", STRENGTH) for k, s in styles for g, sub in MAIN]
+    plan += [(k, s, "vgg", "both", stat, STRENGTH) for k, s in styles[: max(1, len(styles) // 2)] for stat in STATISTICS]
+    plan += [(k, s, "vgg", "both", "nnfm", st) for k, s in styles[:2] for st in STRENGTHS]
+    for kind, seed, g, sub, stat, st in plan:
+        key = run_key(kind, seed, g, sub, stat, st)
+        measure(runs, key, procedural_style(kind, seed), g, sub, stat, st)
+        store.write_text(json.dumps(runs, indent=1) + "\n")
+    timing = step_ratio()
+    rows, md = summarize(runs, timing)
+    (RESULTS / "stylize.json").write_text(json.dumps({"rows": rows, "timing": timing, "runs": runs}, indent=1) + "\n")
+    (RESULTS / "stylize.md").write_text(md)
+    look_sheet(styles, ROOT / "docs" / "stylize_sheet.png")
+    print(md)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -37,6 +38,8 @@ class AdaptConfig:
     res: int = 128
     """Render size (pixels) during adaptation."""
     seed: int = 0
+    subset: Literal["both", "mappers", "detail"] = "both"
+    """Style parameters to adapt: bias mappers + UV detail pyramid (`both`), or one of them."""
     views: ViewSamplerConfig = field(default_factory=ViewSamplerConfig)
     expressions: ExpressionSamplerConfig = field(default_factory=ExpressionSamplerConfig)
 
@@ -65,13 +68,16 @@ class Stylizer:
         """`source` renders the unstylized reference; by default a frozen copy of `avatar` as it is now.
         `schedule`: per-step, per-tensor rates (a meta-learned init's) used instead of the constant `cfg.lr`."""
         cfg.check()
+        if schedule is not None and cfg.subset != "both":
+            raise ConfigError("a learned-rate schedule drives the whole style subset; use --adapt.subset both "
+                              "or --no-learned-rates")
         if schedule is not None and schedule.names != list(avatar.net.style_state()):
             raise ConfigError("the learning-rate schedule was made for another avatar network")
         self.avatar, self.guide, self.cfg, self.obj, self.schedule = avatar, guide, cfg, obj, schedule
         self.source = source or AnimatableAvatar(avatar.mesh, copy.deepcopy(avatar.net))
         self.source.requires_grad_(False)
         avatar.net.requires_grad_(False)
-        self.params = avatar.net.style_parameters()
+        self.params = avatar.net.style_parameters(cfg.subset)
         for p in self.params:
             p.requires_grad_(True)
         self.render_cfg = RenderConfig(res=cfg.res)
@@ -84,10 +90,10 @@ class Stylizer:
         with torch.no_grad():
             src, src_frame = render_avatar_frame(self.source, expr, cams, self.render_cfg)
         out, frame = render_avatar_frame(self.avatar, expr, cams, self.render_cfg)
-        style = self.guide.style_loss(out.image, src.image, out.mask, gen)
-        ident = self.obj.identity_weight * lowpass_distance(out.image, src.image, self.obj.lowpass_factor).mean()
-        ident = ident + self.obj.identity_clip_weight * self.guide.identity_clip(out.image, src.image)
-        reg = displacement_regularizer(frame.displacement - src_frame.displacement, self.obj)
+        style, ident = self.guide.losses(out.image, src.image, out.mask, gen)
+        ident = ident + self.obj.identity_weight * lowpass_distance(out.image, src.image, self.obj.lowpass_factor).mean()
+        reg = self.guide.regularizer_scale * displacement_regularizer(frame.displacement - src_frame.displacement,
+                                                                       self.obj)
         s = self.obj.strength
         total = (1 - s) * style + s * ident + reg
         return total, {"loss": total.item(), "style": style.item(), "identity": ident.item(), "reg": reg.item()}

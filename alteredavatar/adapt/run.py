@@ -1,7 +1,8 @@
 """`stylize` end to end: check inputs, pick the initialization, adapt, write every output atomically.
 
 Outputs in the run folder: style.safetensors + style.json, turntable.mp4, expressions.png (unstylized row
-on top of views x named expressions), metrics.json.
+on top of views x named expressions), portrait.png + portrait_original.png (front, neutral, 512 px),
+metrics.json.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from alteredavatar.adapt.loop import AdaptConfig, AdaptResult, Stylizer
 from alteredavatar.adapt.objective import ObjectiveConfig
 from alteredavatar.adapt.schedule import LrSchedule
 from alteredavatar.adapt.style_file import apply_style, load_style, save_style
-from alteredavatar.avatar.expressions import PRESET_NAMES
+from alteredavatar.avatar.expressions import PRESET_NAMES, preset
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.pretrained import ASSETS, PRETRAINED_NET, load_avatar_with_reference
 from alteredavatar.device import resolve_device
@@ -28,6 +29,8 @@ from alteredavatar.eval.metrics import stylization_metrics
 from alteredavatar.export.media import grid, to_uint8, write_mp4, write_png
 from alteredavatar.guidance.clip import load_clip
 from alteredavatar.io import write_json_atomic
+from alteredavatar.render.avatar import render_avatar
+from alteredavatar.render.cameras import front_views
 from alteredavatar.render.renderer import RenderConfig
 from alteredavatar.render.sequences import render_expression_grid, render_turntable
 
@@ -41,8 +44,12 @@ class OutputConfig:
     """Output image size (even, for H.264)."""
     ssaa: int = 2
     fps: int = 24
+    portrait_res: int = 512
+    """Size of portrait.png / portrait_original.png."""
 
     def __post_init__(self) -> None:
+        if self.portrait_res < 16:
+            raise ConfigError(f"--output.portrait-res must be >= 16, got {self.portrait_res}")
         if self.frames <= 0 or self.fps <= 0 or self.ssaa < 1 or self.res < 16 or self.res % 2:
             raise ConfigError("output needs frames > 0, fps > 0, ssaa >= 1 and an even res >= 16 "
                               f"(got frames={self.frames}, fps={self.fps}, ssaa={self.ssaa}, res={self.res})")
@@ -90,11 +97,12 @@ def choose_init(job: StylizeJob, net_path: Path
     if job.init != "auto":
         state, _ = load_style(job.init)
         return state, f"style:{job.init}", None, None
-    path = meta_init_path(job.style.guidance)
+    guidance = job.style.resolved_guidance()
+    path = meta_init_path(guidance)
     make_one = (f"make one with `alteredavatar meta-train CONFIG --out RUN --net {net_path} --install` "
-                f"(tasks: {{guidance: {job.style.guidance}}})")
+                f"(tasks: {{guidance: {guidance}}})")
     if not path.exists():
-        why = f"no meta-learned init for {job.style.guidance} guidance is installed"
+        why = f"no meta-learned init for {guidance} guidance is installed"
         return None, "unstylized", None, f"{why}; {make_one}"
     state, meta = load_style(path)
     if meta.get("avatar_net_sha256") not in (None, file_sha256(net_path)):
@@ -113,8 +121,19 @@ def check_output_dir(out: Path) -> None:
         raise ConfigError(f"output folder {out} is not writable")
 
 
+def render_portraits(styled: AnimatableAvatar, source: AnimatableAvatar, out: Path, cfg: OutputConfig) -> dict[str, str]:
+    """portrait.png (stylized) and portrait_original.png (unstylized): front view, neutral, cfg.portrait_res px."""
+    rcfg = RenderConfig(res=cfg.portrait_res, ssaa=cfg.ssaa)
+    cams, expr = front_views((0.0,)), preset("neutral")[None]
+    paths = {"portrait": out / "portrait.png", "portrait_original": out / "portrait_original.png"}
+    for avatar, path in zip((styled, source), paths.values()):
+        with torch.no_grad():
+            write_png(to_uint8(render_avatar(avatar, expr, cams, rcfg).image)[0], path)
+    return {k: str(v) for k, v in paths.items()}
+
+
 def render_outputs(styled: AnimatableAvatar, source: AnimatableAvatar, out: Path, cfg: OutputConfig) -> dict[str, str]:
-    """turntable.mp4 and expressions.png (row 0: unstylized front; then views x expressions)."""
+    """turntable.mp4, expressions.png (row 0: unstylized front; then views x expressions) and the portraits."""
     rcfg = RenderConfig(res=cfg.res, ssaa=cfg.ssaa)
     video = to_uint8(render_turntable(styled, cfg.frames, rcfg))
     write_mp4(video, out / "turntable.mp4", cfg.fps)
@@ -122,7 +141,8 @@ def render_outputs(styled: AnimatableAvatar, source: AnimatableAvatar, out: Path
     cells = torch.cat([top, render_expression_grid(styled, cfg=rcfg)])
     images = to_uint8(cells.flatten(0, 1)).reshape(*cells.shape[:2], *video.shape[1:])
     write_png(grid(images, list(PRESET_NAMES), ["original", "left", "front", "right"]), out / "expressions.png")
-    return {"turntable": str(out / "turntable.mp4"), "expressions": str(out / "expressions.png")}
+    return {"turntable": str(out / "turntable.mp4"), "expressions": str(out / "expressions.png"),
+            **render_portraits(styled, source, out, cfg)}
 
 
 def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
@@ -130,8 +150,8 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
     check_output_dir(job.out)
     job.adapt.check()
     device = resolve_device(job.device)
-    guide = StyleGuide(job.style, job.objective, device)  # validates prompt / image / CLIP before any work
-    judge = load_clip(job.eval_clip, device) if job.eval_clip else guide.clip
+    guide = StyleGuide(job.style, job.objective, device, render_res=job.adapt.res)  # validates prompt / image / CLIP before any work
+    judge = load_clip(job.eval_clip, device, offline=job.style.offline or None) if job.eval_clip else guide.clip
     net_path = job.net or PRETRAINED_NET
     avatar, source = load_avatar_with_reference(job.avatar, net_path, device)
     init, init_label, schedule, init_note = choose_init(job, net_path)

@@ -1,7 +1,9 @@
 """Style files: only the style parameters (safetensors) + a JSON sidecar with everything else.
 
-A style lives in a folder: `style.safetensors` (the bias-mapper tensors) and `style.json` (prompt, image
-hash, mix, strength, steps, guidance model, avatar, versions, metrics). Never pickled.
+A style lives in a folder: `style.safetensors` (the bias-mapper tensors, and the UV detail pyramid stored
+as fp16 to keep the file under 1 MB) and `style.json` (prompt, image hash, mix, strength, steps, guidance
+model, avatar, versions, metrics). Never pickled. Files of format version 1 (made before the detail pyramid
+existed) hold only the mappers; they load with a zero pyramid, which is exactly what they meant.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from alteredavatar.avatar.network import AvatarNet
 from alteredavatar.errors import AlteredAvatarError, ConfigError
 from alteredavatar.io import load_safetensors, save_safetensors_atomic, write_json_atomic
 
+STYLE_FORMAT_VERSION = "2"
+DETAIL_PREFIX = "detail."
 
 
 def style_paths(path: str | Path, stem: str = "style") -> tuple[Path, Path]:
@@ -28,7 +32,11 @@ def style_paths(path: str | Path, stem: str = "style") -> tuple[Path, Path]:
 def save_style(folder: str | Path, state: dict[str, torch.Tensor], meta: dict, stem: str = "style") -> None:
     """Write the style tensors and metadata atomically (tensors first, JSON last = complete)."""
     tensors, sidecar = style_paths(folder, stem)
-    save_safetensors_atomic(state, tensors, {"format": "alteredavatar-style", "version": "1"})
+    bad = [k for k, v in state.items() if not torch.isfinite(v).all()]
+    if bad:
+        raise AlteredAvatarError(f"refusing to write a style with non-finite values (in {', '.join(bad[:3])})")
+    stored = {k: v.half() if k.startswith(DETAIL_PREFIX) else v for k, v in state.items()}
+    save_safetensors_atomic(stored, tensors, {"format": "alteredavatar-style", "version": STYLE_FORMAT_VERSION})
     write_json_atomic(meta, sidecar)
 
 
@@ -38,6 +46,14 @@ def load_style(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     state, header = load_safetensors(tensors)
     if header.get("format") != "alteredavatar-style":
         raise AlteredAvatarError(f"{tensors}: not an alteredavatar style file")
+    if header.get("version", "1") not in ("1", STYLE_FORMAT_VERSION):
+        raise AlteredAvatarError(f"{tensors}: style format version {header.get('version')} was made by a newer "
+                                 "alteredavatar; upgrade to use it")
+    state = {k: v.float() for k, v in state.items()}
+    bad = [k for k, v in state.items() if not torch.isfinite(v).all()]
+    if bad:
+        raise AlteredAvatarError(f"{tensors}: the style holds non-finite values (in {', '.join(bad[:3])}); "
+                                 "it cannot be used")
     try:
         meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
     except (OSError, json.JSONDecodeError) as exc:
@@ -47,21 +63,32 @@ def load_style(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     return state, meta
 
 
+def with_detail(state: dict[str, torch.Tensor], like: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """`state` with the detail-pyramid tensors of `like` added as zeros when it has none (a version-1 style)."""
+    if any(k.startswith(DETAIL_PREFIX) for k in state):
+        return state
+    return state | {k: torch.zeros_like(v) for k, v in like.items() if k.startswith(DETAIL_PREFIX)}
+
+
 def apply_style(net: AvatarNet, state: dict[str, torch.Tensor]) -> None:
-    """Load style tensors into `net`'s bias mappers (shapes must match this network)."""
+    """Load style tensors into `net`'s style subset (shapes must match this network)."""
     own = net.style_state()
+    state = with_detail(state, own)
     if set(state) != set(own):
         raise AlteredAvatarError("this style was made for a different avatar network (parameter names differ)")
     for name, value in state.items():
         if value.shape != own[name].shape:
             raise AlteredAvatarError(f"style tensor {name} has shape {tuple(value.shape)}, expected {tuple(own[name].shape)}")
-    net.mappers.load_state_dict({k.removeprefix("mappers."): v for k, v in state.items()})
+    with torch.no_grad():
+        for name, value in state.items():
+            own[name].copy_(value)
 
 
 def mix_styles(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], t: float) -> dict[str, torch.Tensor]:
     """(1 - t) * a + t * b, parameter by parameter; t = 0 gives a, t = 1 gives b exactly."""
     if not 0.0 <= t <= 1.0:
         raise ConfigError(f"--t must be in [0, 1], got {t}")
+    a, b = with_detail(a, b), with_detail(b, a)
     if set(a) != set(b) or any(a[k].shape != b[k].shape for k in a):
         raise AlteredAvatarError("the two styles belong to different avatar networks")
     if t == 0.0:

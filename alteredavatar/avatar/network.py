@@ -4,13 +4,18 @@ identity maps (albedo, position, UV mask, UV Fourier features)
   -> IdentityEncoder (conv pyramid, one feature map per resolution)
   -> BiasMappers (one small conv net per level: features -> spatial bias map)      <- the style subset
   -> ExpressionDecoder (expression code -> 8x8 -> ... -> R x R), each layer + its bias map
-  -> UV albedo (3) and displacement along the normal (1).
+  -> UV albedo (3) and displacement along the normal (1), plus
+DetailPyramid (free UV maps from 32 to 256 texels, summed)                         <- the style subset
+  -> added to the decoder's raw albedo logit and displacement, the same in every expression.
 
 The albedo head is residual: its output is added to the logit of the identity's own albedo (a fixed skip
 from the encoder input), so the unstylized network reproduces fine texture detail exactly and encodes a
 new identity without retraining, while the bias maps remain free to repaint it.
 
-Stylization trains only `style_parameters()` (the bias mappers); everything else stays frozen.
+Stylization trains only `style_parameters()` (the bias mappers and the detail pyramid); everything else
+stays frozen. The pyramid starts at zero, so a fitted network (whose files do not hold it) is unchanged by it;
+it exists because the bias mappers alone tint and reshape but cannot paint a style's pattern in tens of
+steps (measured: bench/results/stylize.md).
 """
 
 from __future__ import annotations
@@ -38,6 +43,11 @@ class AvatarNetConfig:
     mapper_hidden: int = 12
     fourier_octaves: int = 5
     max_displacement: float = 0.01  # metres
+    detail_min_res: int = 32
+    """The UV detail pyramid has one level per power of two from this resolution up to uv_res."""
+    detail_disp_scale: float = 0.25
+    """The pyramid's displacement channel is scaled by this before tanh: a style mostly paints, and a raw
+    unit there would move the surface by up to max_displacement."""
 
     @property
     def in_channels(self) -> int:
@@ -48,6 +58,17 @@ class AvatarNetConfig:
             raise ValueError("uv_res must equal base_res * 2**(len(dec_channels) - 1)")
         if len(self.enc_channels) != len(self.dec_channels):
             raise ValueError("enc_channels and dec_channels need one entry per level")
+        if self.detail_min_res < 1:
+            raise ValueError("detail_min_res must be >= 1")
+
+    @property
+    def detail_levels(self) -> tuple[int, ...]:
+        """Resolutions of the detail pyramid, coarse to fine, e.g. (32, 64, 128, 256)."""
+        levels, r = [], self.uv_res
+        while r >= self.detail_min_res or not levels:
+            levels.insert(0, r)
+            r //= 2
+        return tuple(levels)
 
 
 def uv_fourier_features(res: int, octaves: int) -> torch.Tensor:
@@ -114,6 +135,31 @@ class ExpressionDecoder(nn.Module):
         return self.head(x)
 
 
+class DetailPyramid(nn.Module):
+    """A UV detail residual as a sum of free maps at several resolutions (a Laplacian-style pyramid).
+
+    Each level is a (1, 4, r, r) parameter (albedo logit 3 + displacement 1), bilinearly upsampled to the UV
+    resolution and summed, so Adam's per-element steps move coarse colour and fine pattern at once.
+    forward() -> (1, 4, R, R).
+    """
+
+    def __init__(self, uv_res: int, levels: tuple[int, ...]):
+        super().__init__()
+        self.uv_res = uv_res
+        self.levels = nn.ParameterList(nn.Parameter(torch.zeros(1, 4, r, r)) for r in levels)
+
+    def forward(self) -> torch.Tensor:
+        r = self.uv_res
+        out = 0
+        for p in self.levels:
+            out = out + (p if p.shape[-1] == r else
+                         F.interpolate(p, size=(r, r), mode="bilinear", align_corners=False))
+        return out
+
+
+STYLE_SUBSETS = ("both", "mappers", "detail")
+
+
 class AvatarNet(nn.Module):
     """Identity encoder + bias mappers + expression decoder (see module docstring)."""
 
@@ -127,14 +173,20 @@ class AvatarNet(nn.Module):
             BiasMapper(enc[i], cfg.mapper_hidden, cfg.dec_channels[i]) for i in range(len(cfg.dec_channels))
         )
         self.decoder = ExpressionDecoder(cfg)
+        self.detail = DetailPyramid(cfg.uv_res, cfg.detail_levels)
 
-    def style_parameters(self) -> list[nn.Parameter]:
-        """Exactly the bias-mapper parameters: the subset stylization and meta-learning update."""
-        return list(self.mappers.parameters())
+    def style_parameters(self, subset: str = "both") -> list[nn.Parameter]:
+        """The parameters stylization and meta-learning update: `both` (bias mappers + detail pyramid),
+        `mappers` (the paper's subset) or `detail`."""
+        if subset not in STYLE_SUBSETS:
+            raise ValueError(f"unknown style subset {subset!r}; choose one of {', '.join(STYLE_SUBSETS)}")
+        mappers = list(self.mappers.parameters()) if subset != "detail" else []
+        return mappers + (list(self.detail.parameters()) if subset != "mappers" else [])
 
     def style_state(self) -> dict[str, torch.Tensor]:
-        """Name -> tensor of the style subset (what a style file stores)."""
-        return {f"mappers.{k}": v for k, v in self.mappers.state_dict().items()}
+        """Name -> tensor of the whole style subset (what a style file stores), mappers first."""
+        return {f"mappers.{k}": v for k, v in self.mappers.state_dict().items()} | {
+            f"detail.{k}": v for k, v in self.detail.state_dict().items()}
 
     def encode(self, maps: torch.Tensor) -> list[torch.Tensor]:
         """Identity features, coarse to fine, plus the albedo logit skip last (frozen in stylization)."""
@@ -146,6 +198,8 @@ class AvatarNet(nn.Module):
         *levels, skip = feats
         biases = [m(f) for m, f in zip(self.mappers, levels)]
         raw = self.decoder(expr, biases)
+        detail = self.detail()
+        raw = raw + torch.cat([detail[:, :3], detail[:, 3:] * self.cfg.detail_disp_scale], 1)
         albedo = torch.sigmoid(raw[:, :3] + skip)
         disp = torch.tanh(raw[:, 3:]) * self.cfg.max_displacement
         return albedo, disp

@@ -36,7 +36,9 @@ def load_avatar_net(path: str | Path | None = None) -> AvatarNet:
         cfg_dict = json.loads(meta["config"])
         cfg = AvatarNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg_dict.items()})
         net = AvatarNet(cfg)
-        net.load_state_dict(tensors)
+        missing, unexpected = net.load_state_dict(tensors, strict=False)
+        if unexpected or any(not k.startswith("detail.") for k in missing):  # the detail pyramid starts at 0
+            raise RuntimeError(f"missing {missing}, unexpected {unexpected}")
     except (KeyError, ValueError, TypeError, RuntimeError) as exc:
         raise AvatarLoadError(f"{path}: not an avatar-network file of this version ({type(exc).__name__}); "
                               "pass the file `alteredavatar fit-avatar` wrote") from None

@@ -1,7 +1,9 @@
 """Honest metrics of a stylized avatar, each labelled with the model that produced it.
 
 - style: texture-statistics distance to the style image from an evaluator whose random filters use a
-  different seed than training; CLIP text / image / directional similarity when a CLIP is loaded.
+  different seed than training; VGG16 Gram distance at layers no loss uses (relu{1..4}_2), on colour and on
+  the luminance pattern (a tint does not score); CLIP text / image / directional similarity when a CLIP is
+  loaded.
 - identity: low-pass image distance between unstylized and stylized frontal renders; dlib face-recognition
   distance when the optional `[eval]` extra is installed.
 - expression preservation: MediaPipe FaceMesh landmark motion (neutral -> each preset), unstylized vs
@@ -21,7 +23,10 @@ from alteredavatar.avatar.expressions import PRESET_NAMES, presets
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.eval.expression import expression_preservation, landmark_model_available
 from alteredavatar.eval.face_id import face_distance, face_model_available
+from alteredavatar.errors import AssetMissingError
+from alteredavatar.guidance.perceptual import JUDGE_LAYERS, gram_distance
 from alteredavatar.guidance.texture import TextureConfig, TextureGuidance
+from alteredavatar.guidance.vgg import load_vgg16
 from alteredavatar.render.avatar import render_avatar
 from alteredavatar.render.cameras import front_views
 from alteredavatar.render.renderer import RenderConfig
@@ -66,6 +71,26 @@ def texture_metric(images: torch.Tensor, masks: torch.Tensor, style_image: torch
 
 
 @torch.no_grad()
+def vgg_style_metrics(img: torch.Tensor, mask: torch.Tensor, src: torch.Tensor, src_mask: torch.Tensor,
+                      style_image: torch.Tensor, n_views: int) -> dict:
+    """VGG Gram distances (colour, pattern) of styled and unstylized renders; {} without the VGG weights."""
+    try:
+        vgg = load_vgg16(img.device)
+    except AssetMissingError:
+        return {}
+    model = f"vgg16-hed gram ({', '.join(JUDGE_LAYERS)}; not used by the loss)"
+    out = {}
+    for key, pattern in (("style_vgg_gram_distance", False), ("style_vgg_pattern_distance", True)):
+        d = gram_distance(img, mask, style_image, pattern=pattern, vgg=vgg)
+        d0 = gram_distance(src, src_mask, style_image, pattern=pattern, vgg=vgg)
+        out[key] = {"value": float(d.mean()), "unstylized": float(d0.mean()), "model": model}
+        if pattern:
+            out["view_consistency_vgg_pattern_std"] = {"value": float(d.view(n_views, -1).mean(1).std()),
+                                                       "model": model}
+    return out
+
+
+@torch.no_grad()
 def stylization_metrics(styled: AnimatableAvatar, source: AnimatableAvatar, style_image: torch.Tensor | None,
                         clip=None, text: str | None = None, source_text: str = "a 3D render of a head",
                         cfg: EvalConfig = EvalConfig(), same_clip_as_training: bool = True) -> dict:
@@ -88,6 +113,7 @@ def stylization_metrics(styled: AnimatableAvatar, source: AnimatableAvatar, styl
         model = f"texture-sw(seed={cfg.texture_seed})"
         out["style_texture_distance"] = {"value": float(d.mean()), "unstylized": float(d0.mean()), "model": model}
         out["view_consistency_texture_std"] = {"value": float(d.std()), "model": model}
+        out.update(vgg_style_metrics(img, mask, src, src_mask, style_image, n_views))
     if clip is not None:
         e = clip.encode_images(img)
         e_src = clip.encode_images(src)

@@ -83,7 +83,7 @@ def _resample_sorted(sorted_vals: torch.Tensor, n: int) -> torch.Tensor:
     return sorted_vals[..., lo] * (1 - t) + sorted_vals[..., hi] * t
 
 
-def _subsample(samples: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
+def subsample(samples: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
     """Random subset of n columns (same for every row / batch item). (..., N) -> (..., min(n, N))"""
     total = samples.shape[-1]
     if total <= n:
@@ -182,7 +182,7 @@ class TextureGuidance:
             else:  # foreground positions differ per image: one (1, C, n_b) item each
                 items = [f[b : b + 1, :, masks[i][b]] for b in range(f.shape[0])]
             if max_samples is not None:
-                items, s = [_subsample(t, max_samples, gen) for t in items], _subsample(s, max_samples, gen)
+                items, s = [subsample(t, max_samples, gen) for t in items], subsample(s, max_samples, gen)
             per_layer.append(torch.cat([sliced_wasserstein(t, s, p) for t in items]))
         texture = torch.stack(per_layer[1:]).mean(0)
         return texture + self.cfg.color_weight * per_layer[0]

@@ -37,7 +37,7 @@ def _fixed_loss(stylizer):
 @pytest.mark.parametrize("kind", ["text", "image", "mix"])
 def test_clip_loss_falls_over_20_steps(kind, tiny_net_path, tiny_clip_path, style_png):
     spec = StyleSpec(text=None if kind == "image" else "a marble statue",
-                     image=None if kind == "text" else style_png, mix=0.5, clip=tiny_clip_path)
+                     image=None if kind == "text" else style_png, mix=0.5, clip=tiny_clip_path, guidance="clip")
     st = _stylizer(tiny_net_path, spec)
     before = _fixed_loss(st)
     st.run(progress=False)
@@ -46,7 +46,7 @@ def test_clip_loss_falls_over_20_steps(kind, tiny_net_path, tiny_clip_path, styl
 
 def test_only_style_parameters_change(tiny_net_path, style_png):
     st = _stylizer(tiny_net_path, StyleSpec(image=style_png, guidance="texture"), steps=3)
-    frozen = {k: v.clone() for k, v in st.avatar.net.state_dict().items() if not k.startswith("mappers.")}
+    frozen = {k: v.clone() for k, v in st.avatar.net.state_dict().items() if not k.startswith(("mappers.", "detail."))}
     style0 = {k: v.clone() for k, v in st.avatar.net.style_state().items()}
     result = st.run(progress=False)
     after = st.avatar.net.state_dict()
@@ -86,6 +86,7 @@ def test_nan_loss_stops_with_clear_error(tiny_net_path, style_png, monkeypatch):
     from alteredavatar.errors import TrainingError
 
     st = _stylizer(tiny_net_path, StyleSpec(image=style_png, guidance="texture"), steps=3)
-    monkeypatch.setattr(st.guide, "style_loss", lambda *a: torch.tensor(float("nan"), requires_grad=True))
+    nan = torch.tensor(float("nan"), requires_grad=True)
+    monkeypatch.setattr(st.guide, "losses", lambda *a: (nan, nan.new_zeros(())))
     with pytest.raises(TrainingError, match="nothing was written"):
         st.run(progress=False)

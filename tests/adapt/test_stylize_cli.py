@@ -99,7 +99,7 @@ def test_ctrl_c_saves_what_it_has(tmp_path, tiny_net_path, style_png, monkeypatc
     from alteredavatar.adapt.guide import StyleGuide
 
     calls = {"n": 0}
-    real = StyleGuide.style_loss
+    real = StyleGuide.losses
 
     def interrupt_on_third(self, *args):
         calls["n"] += 1
@@ -107,7 +107,7 @@ def test_ctrl_c_saves_what_it_has(tmp_path, tiny_net_path, style_png, monkeypatc
             raise KeyboardInterrupt
         return real(self, *args)
 
-    monkeypatch.setattr(StyleGuide, "style_loss", interrupt_on_third)
+    monkeypatch.setattr(StyleGuide, "losses", interrupt_on_third)
     assert _run(tmp_path, tiny_net_path, "--style.image", str(style_png), "--style.guidance", "texture",
                 "--adapt.steps", "10") == 0
     meta = json.loads((tmp_path / "out" / "style.json").read_text())
@@ -118,7 +118,8 @@ def test_ctrl_c_saves_what_it_has(tmp_path, tiny_net_path, style_png, monkeypatc
 def test_nan_loss_stops_cleanly_and_writes_nothing(tmp_path, tiny_net_path, style_png, monkeypatch, capsys):
     from alteredavatar.adapt.guide import StyleGuide
 
-    monkeypatch.setattr(StyleGuide, "style_loss", lambda self, *a: torch.tensor(float("nan"), requires_grad=True))
+    nan = torch.tensor(float("nan"), requires_grad=True)
+    monkeypatch.setattr(StyleGuide, "losses", lambda self, *a: (nan, nan.new_zeros(())))
     assert _run(tmp_path, tiny_net_path, "--style.image", str(style_png), "--style.guidance", "texture") == 2
     assert "nothing was written" in capsys.readouterr().err
     out = tmp_path / "out"

@@ -8,13 +8,32 @@ from alteredavatar.avatar.network import AvatarNet, AvatarNetConfig
 TINY = AvatarNetConfig(uv_res=32, base_res=4, enc_channels=(8, 8, 8, 8), dec_channels=(8, 8, 8, 8), mapper_hidden=4)
 
 
-def test_style_parameters_are_exactly_the_bias_mappers():
+def test_style_subsets_are_the_bias_mappers_and_the_detail_pyramid():
     net = AvatarNet(TINY)
-    style = {id(p) for p in net.style_parameters()}
-    named = {name for name, p in net.named_parameters() if id(p) in style}
-    assert named == {name for name, _ in net.named_parameters() if name.startswith("mappers.")}
-    assert len(style) == 4 * len(TINY.dec_channels)  # two convs (weight, bias) per level
-    assert set(net.style_state()) == {f"mappers.{k}" for k in net.mappers.state_dict()}
+    names = {id(p): name for name, p in net.named_parameters()}
+    mappers = {names[id(p)] for p in net.style_parameters("mappers")}
+    detail = {names[id(p)] for p in net.style_parameters("detail")}
+    assert mappers == {n for n in names.values() if n.startswith("mappers.")}
+    assert detail == {n for n in names.values() if n.startswith("detail.")}
+    assert {names[id(p)] for p in net.style_parameters()} == mappers | detail
+    assert len(mappers) == 4 * len(TINY.dec_channels)  # two convs (weight, bias) per level
+    assert set(net.style_state()) == mappers | detail
+
+
+def test_detail_pyramid_levels_and_effect(ada):
+    assert AvatarNetConfig().detail_levels == (32, 64, 128, 256)
+    assert TINY.detail_levels == (32,)
+    net = AvatarNet(TINY).requires_grad_(False)
+    avatar = AnimatableAvatar(ada, net)
+    expr = torch.zeros(2, 52)
+    before = avatar(expr)
+    with torch.no_grad():
+        net.detail.levels[0][:, :3, 10:14, 10:14] = 2.0  # a patch of albedo logit
+    after = avatar(expr)
+    changed = (after.albedo - before.albedo).abs().amax(1)
+    assert changed[:, 10:14, 10:14].min() > 0.05 and changed[:, :5, :5].max() == 0
+    assert torch.equal(after.displacement, before.displacement)
+    torch.testing.assert_close(after.albedo[0], after.albedo[1])  # the same in every expression
 
 
 def test_bias_maps_change_the_output_and_encoder_features_are_cached(ada):
