@@ -20,6 +20,7 @@ from alteredavatar.guidance.images import image_sha256, load_style_image
 from alteredavatar.guidance.perceptual import VggConfig, VggGuidance
 from alteredavatar.guidance.prompts import validate_prompt
 from alteredavatar.guidance.texture import TextureConfig, TextureGuidance
+from alteredavatar.guidance.vgg import vgg_installed
 
 GuidanceKind = Literal["auto", "vgg", "clip", "texture"]
 
@@ -46,10 +47,13 @@ class StyleSpec:
     """Seed of the texture guidance's random filters (evaluation uses another)."""
 
     def resolved_guidance(self) -> str:
-        """The guidance `auto` stands for: clip when there is a prompt, else vgg."""
+        """The guidance `auto` stands for: clip when there is a prompt, else vgg, or texture when the VGG16
+        weights' package is not installed (the weight-free fallback)."""
         if self.guidance != "auto":
             return self.guidance
-        return "clip" if self.text is not None else "vgg"
+        if self.text is not None:
+            return "clip"
+        return "vgg" if vgg_installed() else "texture"
 
 
 class StyleGuide:

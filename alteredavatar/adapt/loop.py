@@ -8,6 +8,7 @@ the identity term. Ctrl-C stops early and returns what has been learned; a non-f
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -44,10 +45,22 @@ class AdaptConfig:
     expressions: ExpressionSamplerConfig = field(default_factory=ExpressionSamplerConfig)
 
     def check(self) -> None:
+        """Refuse values that cannot work, naming the flag (every number finite and in range)."""
         if self.steps <= 0:
-            raise ConfigError(f"--steps must be > 0, got {self.steps}")
-        if self.batch <= 0 or self.res < 32 or self.lr <= 0:
-            raise ConfigError("--batch must be > 0, --res >= 32 and --lr > 0")
+            raise ConfigError(f"--adapt.steps must be > 0, got {self.steps}")
+        if self.batch <= 0:
+            raise ConfigError(f"--adapt.batch must be > 0, got {self.batch}")
+        if not 32 <= self.res <= 1024:
+            raise ConfigError(f"--adapt.res must be in [32, 1024] pixels, got {self.res}")
+        if not (math.isfinite(self.lr) and 0 < self.lr <= 1):
+            raise ConfigError(f"--adapt.lr must be a finite rate in (0, 1], got {self.lr}")
+        v = self.views
+        checks = {"yaw-range": (v.yaw_range, 0, 180), "pitch-range": (v.pitch_range, 0, 89),
+                  "distance": (v.distance, 0.2, 5), "distance-jitter": (v.distance_jitter, 0, 0.19),
+                  "fov-deg": (v.fov_deg, 5, 120), "fov-jitter": (v.fov_jitter, 0, 4.9)}
+        for name, (value, lo, hi) in checks.items():
+            if not (math.isfinite(value) and lo <= value <= hi):
+                raise ConfigError(f"--adapt.views.{name} must be in [{lo}, {hi}], got {value}")
 
 
 @dataclass

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -42,8 +44,18 @@ class ObjectiveConfig:
     crop_size: int = 112
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.strength <= 1.0:
-            raise ConfigError(f"--strength must be in [0, 1] (0 = style only, 1 = keep the avatar), got {self.strength}")
+        if not 0.0 <= self.strength <= 1.0:  # also refuses nan
+            raise ConfigError(f"--objective.strength must be in [0, 1] (0 = style only, 1 = keep the avatar), "
+                              f"got {self.strength}")
+        for name in ("identity_weight", "identity_clip_weight", "identity_vgg_weight", "smooth_weight",
+                     "magnitude_weight"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0 <= value <= 1e7):
+                raise ConfigError(f"--objective.{name.replace('_', '-')} must be finite and >= 0, got {value}")
+        if self.lowpass_factor < 1 or self.crop_size < 8 or not 0 < self.crop_fraction <= 1:
+            raise ConfigError("--objective.lowpass-factor must be >= 1, --objective.crop-size >= 8 and "
+                              f"--objective.crop-fraction in (0, 1] (got {self.lowpass_factor}, {self.crop_size}, "
+                              f"{self.crop_fraction})")
         if self.smooth_eps < 0:
             raise ConfigError(f"smooth_eps must be >= 0 (metres), got {self.smooth_eps}")
 

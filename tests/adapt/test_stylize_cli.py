@@ -29,7 +29,13 @@ def test_stylize_writes_every_output(tmp_path, tiny_net_path, style_png):
     assert _run(tmp_path, tiny_net_path, "--style.image", str(style_png), "--style.guidance", "texture") == 0
     out = tmp_path / "out"
     names = {p.name for p in out.iterdir()}
-    assert {"style.safetensors", "style.json", "metrics.json", "turntable.mp4", "expressions.png"} <= names
+    assert {"style.safetensors", "style.json", "metrics.json", "turntable.mp4", "expressions.png",
+            "portrait.png", "portrait_original.png"} <= names
+    from PIL import Image
+
+    for name in ("portrait.png", "portrait_original.png"):
+        with Image.open(out / name) as im:
+            assert im.size == (512, 512)
     meta = json.loads((out / "style.json").read_text())
     assert meta["steps"] == 2 and meta["init"] == "unstylized" and len(meta["image_sha256"]) == 64
     # the shipped meta init belongs to the built-in network: the fallback says so and how to make one
@@ -56,6 +62,15 @@ def test_stylize_writes_every_output(tmp_path, tiny_net_path, style_png):
     (["--style.image", "STYLE", "--style.guidance", "texture", "--objective.strength", "1.5"], "strength"),
     (["--style.image", "STYLE", "--style.guidance", "texture", "--adapt.steps", "0"], "steps"),
     (["--style.text", "a marble statue", "--style.clip", "/nonexistent/clip"], "download"),
+    (["--style.image", "STYLE", "--adapt.lr", "nan"], "--adapt.lr"),
+    (["--style.image", "STYLE", "--adapt.lr", "inf"], "--adapt.lr"),
+    (["--style.image", "STYLE", "--adapt.lr", "1e9"], "--adapt.lr"),
+    (["--style.image", "STYLE", "--adapt.views.fov-deg", "0"], "--adapt.views.fov-deg"),
+    (["--style.image", "STYLE", "--objective.identity-weight", "-5"], "--objective.identity-weight"),
+    (["--style.image", "STYLE", "--objective.lowpass-factor", "0"], "--objective.lowpass-factor"),
+    (["--style.image", "STYLE", "--objective.crop-size", "0"], "--objective.crop-size"),
+    (["--style.image", "STYLE", "--style.vgg.style-scale", "0"], "--style.vgg.style-scale"),
+    (["--style.image", "STYLE", "--style.text", "bricks", "--style.guidance", "vgg"], "--style.guidance clip"),
 ])
 def test_bad_input_fails_cleanly_and_writes_nothing(tmp_path, tiny_net_path, tiny_clip_path, style_png, capsys,
                                                     args, message):

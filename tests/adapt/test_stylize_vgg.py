@@ -31,10 +31,13 @@ def _front(avatar, res=64):
     return out.image[0], out.mask[0, 0]
 
 
-def test_image_styles_default_to_vgg_and_text_to_clip():
+def test_image_styles_default_to_vgg_and_text_to_clip(monkeypatch):
     assert StyleSpec(image="x.png").resolved_guidance() == "vgg"
     assert StyleSpec(text="a statue").resolved_guidance() == "clip"
     assert StyleSpec(text="a statue", image="x.png").resolved_guidance() == "clip"
+    monkeypatch.setattr("alteredavatar.adapt.guide.vgg_installed", lambda: False)
+    assert StyleSpec(image="x.png").resolved_guidance() == "texture"  # the weight-free fallback
+    assert StyleSpec(image="x.png", guidance="vgg").resolved_guidance() == "vgg"  # asked for: its own error
 
 
 def test_loss_falls_and_gradients_reach_mappers_and_detail(tiny_net_path):

@@ -96,3 +96,15 @@ def test_bad_settings_and_images_are_refused(vgg):
         VggConfig(style_scale=0)
     with pytest.raises(StyleInputError):
         VggGuidance(torch.rand(3, 4, 4), render_res=32, vgg=vgg)
+
+
+def test_foreground_window_holds_every_foreground_pixel():
+    from alteredavatar.guidance.perceptual import crop, foreground_window
+
+    mask = torch.zeros(3, 1, 64, 64)
+    mask[0, :, 5:20, 40:60] = 1
+    mask[1, :, 30:62, 10:30] = 1  # the tallest: sets the window height
+    window = foreground_window(mask, margin=4, multiple=8)
+    cropped = crop(mask, window)
+    assert cropped.shape[-2:] == (40, 32)  # (32 + 8) rows, (20 + 8 -> 32) columns
+    assert torch.equal(cropped.flatten(1).sum(1), mask.flatten(1).sum(1))  # image 2 (empty) keeps its zero
