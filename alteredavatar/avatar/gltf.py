@@ -16,7 +16,7 @@ import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import torch
@@ -224,7 +224,15 @@ class _Reader:
                 return base64.b64decode(uri.split(",", 1)[1])
             except (IndexError, binascii.Error) as exc:
                 raise self.fail("a data: URI is not valid base64; re-export the file") from exc
-        file = self.path.parent / unquote(uri)
+        scheme = urlsplit(uri).scheme
+        if scheme and len(scheme) > 1:  # http:, file:, ... (a one-letter scheme is a Windows drive)
+            raise self.fail(f"references {uri!r}, which is not a file next to the model; only relative paths "
+                            "inside the model's folder and data: URIs are read (export a .glb to embed it)")
+        folder = self.path.parent.resolve()
+        file = (folder / unquote(uri)).resolve()
+        if not file.is_relative_to(folder):
+            raise self.fail(f"references {uri!r}, which lies outside the model's folder; only files inside "
+                            f"{folder} are read (export a .glb to embed it)")
         if not file.is_file():
             raise self.fail(
                 f"references {file.name}, which is missing; keep it next to the .gltf or export a .glb"

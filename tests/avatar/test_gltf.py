@@ -489,3 +489,27 @@ def test_missing_external_buffer(tmp_path: Path) -> None:
     assert_load_error(path, "split.bin, which is missing")
     (tmp_path / "split.bin").write_bytes(bytes(g.blob))
     assert load_quiet(path).num_verts == len(SPHERE_V)
+
+
+@pytest.mark.parametrize("uri", ["../secret.bin", "../../secret.bin", "ABSOLUTE", "file://ABSOLUTE",
+                                 "http://example.com/split.bin", "sub/../../secret.bin"])
+def test_buffer_uris_outside_the_model_folder_are_never_read(tmp_path: Path, uri: str) -> None:
+    """A .gltf may only read files inside its own folder (a real glb blob sits outside, ready to be read)."""
+    g = sphere_builder()
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(bytes(g.blob))
+    model_dir = tmp_path / "a" / "model"
+    model_dir.mkdir(parents=True)
+    uri = uri.replace("ABSOLUTE", str(secret))
+    path = model_dir / "split.gltf"
+    path.write_text(json.dumps(dict(g.doc, buffers=[{"byteLength": len(g.blob), "uri": uri}])))
+    assert_load_error(path, "outside the model's folder|not a file next to the model")
+
+
+def test_buffer_uri_in_a_subfolder_is_read(tmp_path: Path) -> None:
+    g = sphere_builder()
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "split.bin").write_bytes(bytes(g.blob))
+    path = tmp_path / "split.gltf"
+    path.write_text(json.dumps(dict(g.doc, buffers=[{"byteLength": len(g.blob), "uri": "bin/split.bin"}])))
+    assert load_quiet(path).num_verts == len(SPHERE_V)
