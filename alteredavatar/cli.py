@@ -153,9 +153,12 @@ class Mix:
 
     def run(self) -> Path:
         from alteredavatar.adapt.run import apply_saved_style
-        from alteredavatar.adapt.style_file import load_style, mix_styles, save_style
+        from alteredavatar.adapt.style_file import load_style, mix_styles, save_style, style_paths
 
         (a, meta_a), (b, meta_b) = load_style(self.style_a), load_style(self.style_b)
+        inputs = {style_paths(p)[0].parent.resolve() for p in (self.style_a, self.style_b)}
+        if self.out.resolve() in inputs:
+            raise AlteredAvatarError(f"--out {self.out} is one of the input styles; choose another folder")
         sha_a, sha_b = meta_a.get("avatar_net_sha256"), meta_b.get("avatar_net_sha256")
         if sha_a and sha_b and sha_a != sha_b:
             raise AlteredAvatarError("the two styles were made for different avatar networks; they cannot be mixed")

@@ -153,3 +153,16 @@ def test_wrong_files_and_output_settings_get_one_line_errors(tmp_path, tiny_net_
     err = capsys.readouterr().err
     assert "not an avatar-network file" in err and "unreadable style metadata" in err and "even res" in err
     assert "Traceback" not in err
+
+
+def test_mix_refuses_to_overwrite_an_input_style(tmp_path, capsys):
+    from alteredavatar.adapt.style_file import save_style
+    from alteredavatar.avatar.network import AvatarNet, AvatarNetConfig
+
+    net = AvatarNet(AvatarNetConfig(uv_res=32, base_res=4, enc_channels=(8,) * 4, dec_channels=(8,) * 4, mapper_hidden=4))
+    for name in ("a", "b"):
+        save_style(tmp_path / name, net.style_state(), {"avatar": None})
+    before = (tmp_path / "a" / "style.safetensors").read_bytes()
+    assert main(["mix", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "a"), "--no-render"]) == 2
+    assert "one of the input styles" in capsys.readouterr().err
+    assert (tmp_path / "a" / "style.safetensors").read_bytes() == before
