@@ -57,7 +57,7 @@ class StyleSpec:
 
 
 class StyleGuide:
-    """Callable style loss over renders; also the identity term's CLIP part when CLIP is on."""
+    """The style loss over renders and the guidance model's own identity term (CLIP or VGG content)."""
 
     def __init__(self, spec: StyleSpec, obj: ObjectiveConfig, device: torch.device = torch.device("cpu"),
                  image: torch.Tensor | None = None, render_res: int = 128):
@@ -71,8 +71,8 @@ class StyleGuide:
         image = image.to(device) if image is not None else None
         self.style_image = image
         self.clip = self.vgg = None
-        self.regularizer_scale = spec.vgg.regularizer_scale if spec.resolved_guidance() == "vgg" else 1.0
         self.kind = kind = spec.resolved_guidance()
+        self.regularizer_scale = spec.vgg.regularizer_scale if kind == "vgg" else 1.0
         if text is None and image is None:
             raise StyleInputError("give a style prompt (--style.text), a style image (--style.image), or both")
         if kind in ("texture", "vgg"):
