@@ -4,14 +4,15 @@ On held-out style images (procedural kinds never looked at while choosing the de
 product loop from the unstylized start at strength 0.5 on identity `ada`, for
   - guidance texture (weight-free; the mappers, as before the detail pyramid, or both) vs vgg (VGG16; the bias
     mappers, the UV detail pyramid, or both);
-  - the VGG statistic: nnfm (default) vs gram vs sw, on two styles;
+  - the VGG statistic: nnfm+gram (default: nearest-neighbour features plus a 0.3-weighted Gram term) vs
+    nnfm alone vs gram alone, on three styles;
   - strength 0.2 / 0.5 / 0.8 with the defaults, on two styles.
 Judges other than the loss, on 5 views x 6 expressions at 160 px: the weight-free texture evaluator with its
 own seed, and VGG Gram distance at relu{1..4}_2 (layers no loss uses) on colour and on the luminance
 pattern (palette removed, so a tint does not score). Identity: dlib face-recognition distance between
 frontal portraits (the `[eval]` extra); expression preservation with MediaPipe (the `[expressions]` extra,
-when installed). Timing, measured alone after the runs: a whole default stylization, and one VGG guidance step against one
-CLIP ViT-B/32 step.
+when installed). Timing, measured alone after the runs: a whole default stylization, and one VGG guidance step
+(on a batch of real renders of the head, as the loop gives it) against one CLIP ViT-B/32 step.
 
 Writes bench/results/stylize.{json,md} and docs/stylize_sheet.png. Resumable: finished runs are kept in
 bench/results/stylize_runs.json and skipped. Run: `python bench/stylize.py` (about 45 min on 2 CPU cores).
@@ -35,13 +36,13 @@ from alteredavatar.adapt.objective import ObjectiveConfig
 from alteredavatar.avatar.pretrained import load_avatar_with_reference
 from alteredavatar.eval.expression import expression_preservation, landmark_model_available
 from alteredavatar.eval.face_id import face_distance, face_model_available
-from alteredavatar.eval.metrics import EvalConfig, eval_renders, texture_metric
+from alteredavatar.eval.metrics import EvalConfig, eval_renders, texture_metric, vgg_style_metrics
 from alteredavatar.eval.timing import clip_vision_tower, timeit
 from alteredavatar.export.media import grid, to_uint8, write_png
-from alteredavatar.guidance.perceptual import VggConfig, VggGuidance, gram_distance
+from alteredavatar.guidance.perceptual import VggConfig, VggGuidance
 from alteredavatar.guidance.procedural import procedural_style
 from alteredavatar.render.avatar import render_avatar
-from alteredavatar.render.cameras import front_views
+from alteredavatar.render.cameras import ViewSamplerConfig, front_views, sample_views
 from alteredavatar.render.renderer import RenderConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +50,9 @@ RESULTS = ROOT / "bench" / "results"
 STYLES = [("scales", 101), ("wood", 102), ("cracks", 103), ("weave", 104), ("hatching", 105), ("checker", 106)]
 STEPS, STRENGTH = 60, 0.5
 MAIN = [("texture", "mappers"), ("texture", "both"), ("vgg", "mappers"), ("vgg", "detail"), ("vgg", "both")]
-STATISTICS = ("gram", "sw")  # against the default nnfm, on two styles
+DEFAULT_STAT = "nnfm+gram"
+STATISTICS = ("nnfm", "gram")  # against the default, on three styles
+STAT_CONFIGS = {"nnfm+gram": {}, "nnfm": {"gram_weight": 0.0}, "gram": {"statistic": "gram"}, "-": {}}
 STRENGTHS = (0.2, 0.8)  # next to 0.5, on two styles
 PORTRAIT = 256  # dlib's detector wants faces of ~80 px or more
 PORTRAITS = ROOT / ".cache" / "bench_stylize"  # per-run portraits for the look sheet (not in git)
@@ -64,7 +67,7 @@ def stylize(style: torch.Tensor, guidance: str, subset: str, statistic: str, str
     avatar, source = load_avatar_with_reference()
     obj = ObjectiveConfig(strength=strength)
     cfg = AdaptConfig(steps=STEPS, subset=subset)
-    spec = StyleSpec(guidance=guidance, vgg=VggConfig(statistic=statistic))
+    spec = StyleSpec(guidance=guidance, vgg=VggConfig(**STAT_CONFIGS[statistic]))
     result = Stylizer(avatar, StyleGuide(spec, obj, image=style, render_res=cfg.res), cfg, obj,
                       source=source).run(progress=False)
     avatar.requires_grad_(False)
@@ -75,15 +78,16 @@ def stylize(style: torch.Tensor, guidance: str, subset: str, statistic: str, str
 def judge(avatar, source, style: torch.Tensor) -> dict:
     """Every judge's score of one stylized avatar (and of its unstylized source, for reference)."""
     cfg = EvalConfig()
-    n_views, n_e = len(cfg.yaws), len(cfg.expressions)
-    out = {}
-    for name, av in (("styled", avatar), ("unstylized", source)):
-        img, mask = eval_renders(av, cfg)
-        pattern = gram_distance(img, mask, style, pattern=True)
-        out[name] = {"texture": float(texture_metric(img, mask, style, cfg.texture_seed).mean()),
-                     "vgg_gram": float(gram_distance(img, mask, style).mean()),
-                     "vgg_pattern": float(pattern.mean()),
-                     "view_std_vgg_pattern": float(pattern.view(n_views, n_e).mean(1).std())}
+    n_views = len(cfg.yaws)
+    img, mask = eval_renders(avatar, cfg)
+    src, src_mask = eval_renders(source, cfg)
+    vgg = vgg_style_metrics(img, mask, src, src_mask, style, n_views)
+    gram, pattern = vgg["style_vgg_gram_distance"], vgg["style_vgg_pattern_distance"]
+    out = {"styled": {"texture": float(texture_metric(img, mask, style, cfg.texture_seed).mean()),
+                      "vgg_gram": gram["value"], "vgg_pattern": pattern["value"],
+                      "view_std_vgg_pattern": vgg["view_consistency_vgg_pattern_std"]["value"]},
+           "unstylized": {"texture": float(texture_metric(src, src_mask, style, cfg.texture_seed).mean()),
+                          "vgg_gram": gram["unstylized"], "vgg_pattern": pattern["unstylized"]}}
     cams, neutral = front_views((0.0,)), torch.zeros(1, 52)
     src, sty = (render_avatar(a, neutral, cams, RenderConfig(res=PORTRAIT, ssaa=2)).image[0] for a in (source, avatar))
     out["portrait"] = sty
@@ -116,7 +120,11 @@ def timing(repeat: int = 5) -> dict:
     ViT-B/32 step (batch 4, 224 px, random weights), and the wall time of a whole default stylization."""
     guide = VggGuidance(procedural_style("scales", 101), render_res=128)
     gen = torch.Generator().manual_seed(0)
-    images, mask = torch.rand(4, 3, 128, 128), torch.ones(4, 1, 128, 128)
+    _, source = load_avatar_with_reference()
+    with torch.no_grad():
+        out = render_avatar(source, torch.zeros(4, 52), sample_views(4, gen, ViewSamplerConfig()),
+                            RenderConfig(res=128))
+    images, mask = out.image, out.mask
 
     def vgg_step():
         x = images.clone().requires_grad_(True)
@@ -131,16 +139,16 @@ def timing(repeat: int = 5) -> dict:
         tower(pixel_values=x).image_embeds.sum().backward()
 
     vgg, clip = timeit(vgg_step, repeat), timeit(clip_step, repeat)
-    _, _, sps = stylize(procedural_style("bricks", 7), "vgg", "both", "nnfm", STRENGTH)
+    _, _, sps = stylize(procedural_style("bricks", 7), "vgg", "both", DEFAULT_STAT, STRENGTH)
     return {"vgg_step_s": vgg["median_s"], "clip_step_s": clip["median_s"], "ratio": vgg["median_s"] / clip["median_s"],
             "default_seconds_per_step": sps, "default_stylize_s": sps * STEPS}
 
 
 def plan_runs(styles: list) -> list[tuple]:
     """(kind, seed, guidance, subset, statistic, strength) of every run, main matrix first."""
-    plan = [(k, s, g, sub, "nnfm", STRENGTH) for k, s in styles for g, sub in MAIN]
-    plan += [(k, s, "vgg", "both", stat, STRENGTH) for k, s in styles[:2] for stat in STATISTICS]
-    return plan + [(k, s, "vgg", "both", "nnfm", st) for k, s in styles[:2] for st in STRENGTHS]
+    plan = [(k, s, g, sub, DEFAULT_STAT if g == "vgg" else "-", STRENGTH) for k, s in styles for g, sub in MAIN]
+    plan += [(k, s, "vgg", "both", stat, STRENGTH) for k, s in styles[:3] for stat in STATISTICS]
+    return plan + [(k, s, "vgg", "both", DEFAULT_STAT, st) for k, s in styles[:2] for st in STRENGTHS]
 
 
 def summarize(runs: dict, measured: dict) -> tuple[list[dict], str]:
@@ -156,7 +164,7 @@ def summarize(runs: dict, measured: dict) -> tuple[list[dict], str]:
     rows = []
     for (g, sub, stat, s), rs in sorted(groups.items()):
         rows.append({
-            "guidance": g, "subset": sub, "statistic": stat if g == "vgg" else "-", "strength": s, "styles": len(rs),
+            "guidance": g, "subset": sub, "statistic": stat, "strength": s, "styles": len(rs),
             "texture_ratio": med(rs, lambda r: r["styled"]["texture"] / r["unstylized"]["texture"]),
             "vgg_gram_ratio": med(rs, lambda r: r["styled"]["vgg_gram"] / r["unstylized"]["vgg_gram"]),
             "vgg_pattern_ratio": med(rs, lambda r: r["styled"]["vgg_pattern"] / r["unstylized"]["vgg_pattern"]),
@@ -184,7 +192,7 @@ def summarize(runs: dict, measured: dict) -> tuple[list[dict], str]:
                      f"{f(r['expression_error'], 4)} |")
     lines += ["", f"Timing, measured alone after the runs: a default stylization (60 steps, VGG, both) takes "
               f"{measured['default_stylize_s']:.1f} s ({measured['default_seconds_per_step']:.2f} s/step; goal 45 s). "
-              f"One VGG guidance step (fwd+bwd, batch 4, 128 px): {measured['vgg_step_s']:.3f} s; one CLIP "
+              f"One VGG guidance step (fwd+bwd, batch 4, 128 px renders of the head): {measured['vgg_step_s']:.3f} s; one CLIP "
               f"ViT-B/32 step (batch 4, 224 px): {measured['clip_step_s']:.3f} s; ratio {measured['ratio']:.2f} "
               "(goal <= 0.5). Per-run seconds per step are in the JSON (measured while other jobs shared the "
               "machine, so only roughly comparable).", "",
@@ -206,7 +214,7 @@ def look_sheet(styles: list, path: Path) -> None:
         img = F.interpolate(procedural_style(kind, seed)[None], size=(size, size), antialias=True, mode="bilinear")[0]
         row = [img, src]
         for g, s in cols:
-            p = torch.from_numpy(imageio.imread(portrait_path(run_key(kind, seed, g, s, "nnfm", STRENGTH))))
+            p = torch.from_numpy(imageio.imread(portrait_path(run_key(kind, seed, g, s, DEFAULT_STAT if g == "vgg" else "-", STRENGTH))))
             p = p.permute(2, 0, 1)[None, :3].float() / 255
             row.append(F.interpolate(p, size=(size, size), antialias=True, mode="bilinear")[0])
         cells.append(torch.stack(row))

@@ -33,7 +33,7 @@ class ObjectiveConfig:
     """Identity knob in [0, 1]: 0 = style only, 1 = keep the avatar (see module docstring)."""
     identity_weight: float = 1.0  # low-pass MSE weight; balances texture styles at strength 0.5 (see README)
     identity_clip_weight: float = 1.0
-    identity_vgg_weight: float = 1.0
+    identity_vgg_weight: float = 0.3
     """Weight of the VGG content-feature distance (VGG guidance only) inside the identity term."""
     lowpass_factor: int = 8
     smooth_weight: float = 1e3  # displacement-change TV, on metres

@@ -36,8 +36,10 @@ class VggConfig:
     """`gram` (Gatys), `sw` (sliced Wasserstein, Heitz et al.) or `nnfm` (nearest neighbours, ARF)."""
     style_layers: tuple[str, ...] = STYLE_LAYERS
     content_layers: tuple[str, ...] = CONTENT_LAYERS
-    style_scale: float = 2.0
+    style_scale: float = 1.0
     """Pattern size: the style image is resized so its shorter side is this times the render's side."""
+    gram_weight: float = 0.3
+    """Weight of an extra Gram-matrix term next to an nnfm/sw statistic (pattern proportions)."""
     color_weight: float = 0.5
     """Weight of the RGB-distribution (sliced Wasserstein) term next to the feature statistics."""
     n_projections: int = 32
@@ -171,12 +173,16 @@ class VggGuidance:
     def _statistic(self, name: str, feats: torch.Tensor, weight: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """(B,) distance of one layer's foreground statistics to the style's, relative to the style's scale."""
         if self.cfg.statistic == "gram":
-            g, gs = masked_gram(feats, weight), self.grams[name]
-            return ((g - gs) ** 2).flatten(1).sum(1) / (gs**2).sum()
+            return self._gram(name, feats, weight)
         if self.cfg.statistic == "nnfm":
             style = subsample(self.samples[name], self.cfg.max_samples, gen)
             return torch.stack([nearest_feature_distance(x, style) for x in foreground_samples(feats, weight)])
         return self._sw(foreground_samples(feats, weight), self.samples[name], gen) / self.samples[name].var(1).sum()
+
+    def _gram(self, name: str, feats: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """(B,) relative squared distance of the masked Gram matrices to the style's."""
+        gs = self.grams[name]
+        return ((masked_gram(feats, weight) - gs) ** 2).flatten(1).sum(1) / (gs**2).sum()
 
     def _sw(self, items: list[torch.Tensor], style: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """(B,) sliced-Wasserstein distances of each image's (C, N_b) samples to the style's (C, M)."""
@@ -200,6 +206,9 @@ class VggGuidance:
         per_layer = [self._statistic(n, feats[n], mask_at(mask, feats[n].shape[-2:]), generator)
                      for n in cfg.style_layers]
         style = torch.stack(per_layer).mean(0)
+        if cfg.gram_weight and cfg.statistic != "gram":
+            grams = [self._gram(n, feats[n], mask_at(mask, feats[n].shape[-2:])) for n in cfg.style_layers]
+            style = style + cfg.gram_weight * torch.stack(grams).mean(0)
         if cfg.color_weight:
             colour = self._sw(foreground_samples(styled, mask), self.pixels, generator) / 3
             style = style + cfg.color_weight * colour / self.pixels.var(1).sum().clamp_min(1e-3)
