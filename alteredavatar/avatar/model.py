@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from alteredavatar.avatar.mesh import AvatarMesh
 from alteredavatar.avatar.network import AvatarNet, uv_fourier_features
+from alteredavatar.avatar.seams import SeamSamples, fill_islands, island_fill_index
 from alteredavatar.render.rasterize import rasterize_uv  # render primitives import nothing from avatar/
 from alteredavatar.render.renderer import vertex_normals
 
@@ -54,6 +55,8 @@ class AnimatableAvatar(nn.Module):
         self.register_buffer("maps", maps, persistent=False)
         self.register_buffer("albedo_target", target, persistent=False)
         self.register_buffer("uv_mask", maps[:, UV_MASK_CHANNEL : UV_MASK_CHANNEL + 1], persistent=False)
+        self.register_buffer("island_index", island_fill_index(self.uv_mask[0, 0]), persistent=False)
+        self.seams = SeamSamples.from_mesh(mesh.faces, mesh.uvs, mesh.weld)
         normals = vertex_normals(mesh.verts[None], mesh.faces, mesh.weld)[0]  # neutral, shared across seams
         self.register_buffer("normals", normals, persistent=False)
         self._feats: list[torch.Tensor] | None = None
@@ -65,6 +68,7 @@ class AnimatableAvatar(nn.Module):
     def move_to(self, device: torch.device | str) -> "AnimatableAvatar":
         """Put the mesh, the cached maps and the network on `device` (in place; returns self)."""
         self.mesh = self.mesh.to(device)
+        self.seams = self.seams.to(device)
         self.to(device)
         self._feats = None
         return self
@@ -90,6 +94,8 @@ class AnimatableAvatar(nn.Module):
     def forward(self, expr: torch.Tensor) -> AvatarFrame:
         """expr: (B, 52) ARKit weights -> an `AvatarFrame`."""
         albedo, disp = self.net.decode(expr, self.features())
+        # texels no face owns copy their nearest island texel, so lookups at island borders read the island
+        albedo, disp = fill_islands(albedo, self.island_index), fill_islands(disp, self.island_index)
         grid = torch.stack([self.mesh.uvs[:, 0] * 2 - 1, 1 - self.mesh.uvs[:, 1] * 2], -1)[None, None]
         d = F.grid_sample(disp, grid.expand(expr.shape[0], -1, -1, -1), align_corners=False)[:, 0, 0]  # (B, V)
         d = self._weld_mean(d)  # seam copies of a vertex sample different texels; keep the surface closed

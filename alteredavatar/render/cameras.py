@@ -76,9 +76,13 @@ def orbit(yaw_deg, pitch_deg, distance=0.65, fov_deg=30.0, target=DEFAULT_TARGET
 
 @dataclass
 class ViewSamplerConfig:
-    """Random views for stylization (defaults follow the issue: yaw +-60, pitch +-20 degrees)."""
+    """Random views for stylization: all the way round the head (the back must take the style too, or a
+    turntable shows an unstyled back), with the front drawn more often (see `front_bias`)."""
 
-    yaw_range: float = 60.0
+    yaw_range: float = 180.0
+    front_bias: float = 1.5
+    """Yaw = yaw_range * sign(u) * |u| ** front_bias for uniform u in [-1, 1]: 1 = uniform; 1.5 puts about
+    half the views within 60 degrees of the face and a quarter beyond 120 (the back)."""
     pitch_range: float = 20.0
     distance: float = 0.65
     distance_jitter: float = 0.05
@@ -90,7 +94,7 @@ def sample_views(n: int, generator: torch.Generator, cfg: ViewSamplerConfig = Vi
     """`n` random cameras drawn uniformly within the configured ranges."""
     u = torch.rand(n, 4, generator=generator) * 2 - 1
     return orbit(
-        u[:, 0] * cfg.yaw_range, u[:, 1] * cfg.pitch_range,
+        u[:, 0].sign() * u[:, 0].abs() ** cfg.front_bias * cfg.yaw_range, u[:, 1] * cfg.pitch_range,
         cfg.distance + u[:, 2] * cfg.distance_jitter, cfg.fov_deg + u[:, 3] * cfg.fov_jitter,
     )
 

@@ -12,7 +12,7 @@ def head():
 
 def test_conversion_sizes_units_and_uvs(head):
     v = head["verts"]
-    assert v.shape == (5094, 3) and head["faces"].shape == (9572, 3)
+    assert v.shape == (5117, 3) and head["faces"].shape == (9620, 3)
     assert head["faces"].max() < len(v)
     height = v[:, 1].max() - v[:, 1].min()
     assert 0.2 < height < 0.35, "head + neck should be ~0.28 m tall (decimetres converted to metres)"
@@ -21,6 +21,48 @@ def test_conversion_sizes_units_and_uvs(head):
     # The packed atlas uses the unit square well (the raw MakeHuman layout spends most of it on the body).
     span = head["uvs"].max(0) - head["uvs"].min(0)
     assert (span > 0.95).all()
+
+
+def boundary_loops(head) -> list[np.ndarray]:
+    """Welded vertex ids of each closed boundary loop (every boundary vertex must have exactly 2 edges)."""
+    tri = head["weld"][head["faces"]]
+    edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), 1)
+    uniq, count = np.unique(edges, axis=0, return_counts=True)
+    border = uniq[count == 1]
+    neighbours: dict[int, list[int]] = {}
+    for a, b in border:
+        neighbours.setdefault(int(a), []).append(int(b))
+        neighbours.setdefault(int(b), []).append(int(a))
+    assert all(len(n) == 2 for n in neighbours.values()), "the boundary branches (not a set of simple loops)"
+    loops, seen = [], set()
+    for start in neighbours:
+        if start in seen:
+            continue
+        loop, prev, cur = [start], None, start
+        while True:
+            seen.add(cur)
+            nxt = next(n for n in neighbours[cur] if n != prev)
+            if nxt == start:
+                break
+            loop.append(nxt)
+            prev, cur = cur, nxt
+        loops.append(np.array(loop))
+    return loops
+
+
+def test_neck_ends_in_one_flat_closed_loop(head):
+    """The neck's rim is one closed loop on a horizontal plane: no stair steps (the old cut kept whole face
+    rows, so the rim zig-zagged over 1.5 cm)."""
+    pos = np.zeros((head["weld"].max() + 1, 3))
+    pos[head["weld"]] = head["verts"]
+    loops = boundary_loops(head)
+    lowest = min(loops, key=lambda lp: pos[lp, 1].min())
+    y = pos[lowest, 1]
+    assert y.max() - y.min() < 1e-6, "the neck rim is not flat"
+    assert abs(y.min() - head["verts"][:, 1].min()) < 1e-6, "nothing may hang below the rim"
+    assert len(lowest) > 30 and np.ptp(pos[lowest, 0]) > 0.15, "the rim goes all round the neck"
+    others = [lp for lp in loops if lp is not lowest]
+    assert all(pos[lp, 1].min() > y.max() + 0.05 for lp in others), "only the mouth's open parts have other rims"
 
 
 def test_all_52_arkit_blendshapes_present_by_name(head):

@@ -4,7 +4,7 @@ from alteredavatar.avatar.expressions import preset, presets, sample_expressions
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.network import AvatarNet
 from alteredavatar.render.avatar import render_avatar
-from alteredavatar.render.cameras import Cameras, orbit, sample_views
+from alteredavatar.render.cameras import Cameras, ViewSamplerConfig, orbit, sample_views
 from alteredavatar.render.renderer import RenderConfig, render_mesh, vertex_normals
 
 
@@ -45,15 +45,26 @@ def test_batch_of_views_and_expressions_equals_single_renders(ada):
     assert not torch.allclose(batch[0], batch[1])
 
 
-def test_view_sampler_ranges_and_determinism():
-    a = sample_views(64, torch.Generator().manual_seed(1))
-    b = sample_views(64, torch.Generator().manual_seed(1))
-    assert torch.equal(a.eye, b.eye)
-    offset = a.eye - a.target
+def _yaw_pitch(cams):
+    offset = cams.eye - cams.target
     yaw = torch.rad2deg(torch.atan2(offset[:, 0], offset[:, 2]))
-    pitch = torch.rad2deg(torch.asin(offset[:, 1] / offset.norm(dim=1)))
+    return yaw, torch.rad2deg(torch.asin(offset[:, 1] / offset.norm(dim=1)))
+
+
+def test_view_sampler_ranges_and_determinism():
+    a = sample_views(64, torch.Generator().manual_seed(1), ViewSamplerConfig(yaw_range=60.0))
+    b = sample_views(64, torch.Generator().manual_seed(1), ViewSamplerConfig(yaw_range=60.0))
+    assert torch.equal(a.eye, b.eye)
+    yaw, pitch = _yaw_pitch(a)
     assert yaw.abs().max() <= 60.01 and pitch.abs().max() <= 20.01
     assert yaw.abs().max() > 40, "covers the range"
+
+
+def test_default_views_go_all_round_the_head_with_more_at_the_front():
+    """The back must be seen (or it keeps its unstylized colours), the face most often."""
+    yaw, _ = _yaw_pitch(sample_views(2000, torch.Generator().manual_seed(0)))
+    front, back = (yaw.abs() < 60).float().mean(), (yaw.abs() > 120).float().mean()
+    assert 0.4 < front < 0.56 and 0.18 < back < 0.3, (front, back)
 
 
 def test_named_presets_are_distinct_and_jaw_open_opens_the_mouth(ada):

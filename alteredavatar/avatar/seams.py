@@ -1,0 +1,107 @@
+"""UV seams: where one surface edge appears twice in the texture atlas, and how to keep both copies equal.
+
+A mesh edge whose two faces give it different UVs is a seam: the renderer reads the texture on one side
+from one UV island and on the other side from another, so any difference between the two copies shows as a
+line on the surface. Two tools keep them equal:
+  - `island_fill_index`: texels outside every island copy their nearest island texel (dilation), so
+    bilinear lookups at an island's border never blend in texels that no face owns;
+  - `SeamSamples` + `seam_loss`: points along every seam edge, located in both islands, and the squared
+    difference of a UV map between the two locations (a penalty during stylization).
+`face_adjacency` also classifies neighbouring faces (seam or not), for the render-space seam metric.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+UV_EPS = 1e-6  # UVs closer than this count as the same point
+
+
+def shared_edges(faces: np.ndarray, weld: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Surface edges shared by two faces, seen from each face.
+
+    Args:
+        faces: (F, 3); weld: (V,) position-unique vertex ids.
+    Returns:
+        ends_a, ends_b (P, 2) vertex ids of the edge in the first and the second face (the end with the lower
+        welded id first in both) and pair (P, 2) the two face indices.
+    """
+    corners = np.stack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]], 1).reshape(-1, 2)
+    w = weld[corners]
+    order = np.argsort(w, 1)
+    w, corners = np.take_along_axis(w, order, 1), np.take_along_axis(corners, order, 1)
+    face = np.repeat(np.arange(len(faces)), 3)
+    rows = np.lexsort((w[:, 1], w[:, 0]))
+    w, corners, face = w[rows], corners[rows], face[rows]
+    i = np.nonzero((w[1:] == w[:-1]).all(1))[0]  # consecutive rows on the same surface edge
+    return corners[i], corners[i + 1], np.stack([face[i], face[i + 1]], 1)
+
+
+def is_seam(uvs: np.ndarray, ends_a: np.ndarray, ends_b: np.ndarray) -> np.ndarray:
+    """(P,) bool: the two faces give the shared edge different UVs."""
+    return np.abs(uvs[ends_a] - uvs[ends_b]).max((1, 2)) > UV_EPS
+
+
+def face_adjacency(faces: np.ndarray, uvs: np.ndarray, weld: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of faces sharing a surface edge (P, 2), lower index first, and (P,) whether it is a UV seam."""
+    ends_a, ends_b, pair = shared_edges(faces, weld)
+    return np.sort(pair, 1), is_seam(uvs, ends_a, ends_b)
+
+
+@dataclass
+class SeamSamples:
+    """Points on the seam edges, each located in both UV islands: uv_a, uv_b (S, 2) in [0, 1], v up."""
+
+    uv_a: torch.Tensor
+    uv_b: torch.Tensor
+
+    @classmethod
+    def from_mesh(cls, faces: torch.Tensor, uvs: torch.Tensor, weld: torch.Tensor, per_edge: int = 4) -> "SeamSamples":
+        """`per_edge` evenly spaced points on every seam edge (edge ends excluded)."""
+        uv = uvs.detach().cpu().numpy().astype(np.float64)
+        ends_a, ends_b, _ = shared_edges(faces.cpu().numpy(), weld.cpu().numpy())
+        seam = is_seam(uv, ends_a, ends_b)
+        a, b = uv[ends_a[seam]], uv[ends_b[seam]]  # (S, 2 ends, 2)
+        t = (np.arange(per_edge) + 0.5) / per_edge
+        lerp = lambda e: (e[:, None, 0] + t[None, :, None] * (e[:, None, 1] - e[:, None, 0])).reshape(-1, 2)  # noqa: E731
+        return cls(torch.from_numpy(lerp(a)).to(uvs), torch.from_numpy(lerp(b)).to(uvs))
+
+    def __len__(self) -> int:
+        return self.uv_a.shape[0]
+
+    def to(self, device: torch.device | str) -> "SeamSamples":
+        return SeamSamples(self.uv_a.to(device), self.uv_b.to(device))
+
+
+def sample_uv(maps: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
+    """Bilinear lookup of (B, C, R, R) UV maps (row 0 is v = 1) at (S, 2) UVs -> (B, C, S)."""
+    grid = torch.stack([uv[:, 0] * 2 - 1, 1 - uv[:, 1] * 2], -1)[None, None].expand(maps.shape[0], -1, -1, -1)
+    return F.grid_sample(maps, grid.to(maps.dtype), mode="bilinear", padding_mode="border", align_corners=False)[:, :, 0]
+
+
+def seam_loss(maps: torch.Tensor, seams: SeamSamples) -> torch.Tensor:
+    """Mean squared difference of (B, C, R, R) UV maps between the two sides of every seam point -> scalar."""
+    if len(seams) == 0:
+        return maps.new_zeros(())
+    return ((sample_uv(maps, seams.uv_a) - sample_uv(maps, seams.uv_b)) ** 2).mean()
+
+
+def island_fill_index(coverage: torch.Tensor) -> torch.Tensor:
+    """For each texel of an (R, R) coverage mask, the flat index of the nearest covered texel (itself if
+    covered) -> (R * R,) int64. Gathering a map with it dilates every island into the empty atlas space."""
+    covered = coverage.detach().cpu().numpy() > 0.5
+    if not covered.any():
+        return torch.arange(covered.size, device=coverage.device)
+    _, (rows, cols) = ndimage.distance_transform_edt(~covered, return_indices=True)
+    return torch.from_numpy(rows * covered.shape[1] + cols).reshape(-1).to(coverage.device)
+
+
+def fill_islands(maps: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """(B, C, R, R) maps with every texel outside the islands replaced by its nearest island texel."""
+    b, c, h, w = maps.shape
+    return maps.reshape(b, c, h * w)[:, :, index].reshape(b, c, h, w)
