@@ -17,7 +17,8 @@ import tyro
 from rich.console import Console
 from rich.markup import escape
 
-from alteredavatar.adapt.run import OutputConfig, StylizeJob
+from alteredavatar.adapt.run import StylizeJob
+from alteredavatar.export.outputs import OutputConfig
 from alteredavatar.errors import AlteredAvatarError
 
 console = Console(stderr=True, soft_wrap=True)
@@ -30,39 +31,25 @@ class Render:
     avatar: str = "builtin:ada"
     """`builtin:<ada|bo|chen|dev|eli|fay>` or a path to a .glb/.gltf head."""
     out: Path = Path("out/render")
-    """Output folder (turntable.mp4, expressions.png)."""
-    frames: int = 72
-    """Turntable frames (a full turn)."""
-    fps: int = 24
-    res: int = 256
-    """Image size in pixels."""
-    ssaa: int = 2
-    """Supersampling factor for anti-aliasing."""
+    """Output folder (turntable.mp4, expressions.png, portrait.png)."""
+    output: OutputConfig = field(default_factory=OutputConfig)
     net: Path | None = None
     """Avatar network weights (default: the built-in pretrained network)."""
     device: str = "auto"
     """`auto` (CUDA when torch sees a GPU, else CPU), `cpu`, `cuda` or `cuda:N`."""
 
     def run(self) -> dict[str, Path]:
-        from alteredavatar.avatar.expressions import PRESET_NAMES
+        from alteredavatar.adapt.run import check_output_dir
         from alteredavatar.avatar.pretrained import load_avatar, load_avatar_net
         from alteredavatar.device import resolve_device
-        from alteredavatar.export.media import grid, to_uint8, write_mp4, write_png
-        from alteredavatar.render.renderer import RenderConfig
-        from alteredavatar.render.sequences import render_expression_grid, render_turntable
+        from alteredavatar.export.outputs import render_outputs
 
-        OutputConfig(frames=self.frames, res=self.res, ssaa=self.ssaa, fps=self.fps)  # validates
         avatar = load_avatar(self.avatar, load_avatar_net(self.net)).move_to(resolve_device(self.device))
-        cfg = RenderConfig(res=self.res, ssaa=self.ssaa)
-        console.print(f"rendering {self.avatar}: {self.frames}-frame turntable at {self.res}px")
-        video = to_uint8(render_turntable(avatar, self.frames, cfg))
-        outputs = {"turntable": self.out / "turntable.mp4", "expressions": self.out / "expressions.png"}
-        write_mp4(video, outputs["turntable"], self.fps)
-        cells = render_expression_grid(avatar, cfg=cfg)
-        images = to_uint8(cells.flatten(0, 1)).reshape(*cells.shape[:2], *video.shape[1:])
-        write_png(grid(images, list(PRESET_NAMES), ["left", "front", "right"]), outputs["expressions"])
+        console.print(escape(f"rendering {self.avatar}: {self.output.frames}-frame turntable at {self.output.res}px"))
+        check_output_dir(self.out)
+        outputs = render_outputs(avatar, None, self.out, self.output)
         for key, path in outputs.items():
-            console.print(f"  {key}: {path}")
+            console.print(escape(f"  {key}: {path}"))
         return outputs
 
 
@@ -136,7 +123,7 @@ class Apply:
 
         outputs = apply_saved_style(self.style, self.avatar, self.out, self.output, self.net, self.device)
         for key, path in outputs.items():
-            console.print(f"  {key}: {path}")
+            console.print(escape(f"  {key}: {path}"))
         return outputs
 
 

@@ -5,7 +5,7 @@ from alteredavatar.cli import main
 
 
 def test_render_writes_turntable_and_grid(tmp_path):
-    assert main(["render", "--frames", "4", "--res", "32", "--ssaa", "1", "--out", str(tmp_path)]) == 0
+    assert main(["render", "--output.frames", "4", "--output.res", "32", "--output.ssaa", "1", "--out", str(tmp_path)]) == 0
     video = iio.imread(tmp_path / "turntable.mp4")
     assert video.shape[0] == 4 and video.shape[1:3] == (32, 32)
     grid = iio.imread(tmp_path / "expressions.png")
@@ -14,7 +14,7 @@ def test_render_writes_turntable_and_grid(tmp_path):
 
 
 def test_bad_input_is_one_line_error(tmp_path, capsys):
-    assert main(["render", "--frames", "0", "--out", str(tmp_path)]) == 2
+    assert main(["render", "--output.frames", "0", "--out", str(tmp_path)]) == 2
     assert main(["render", "--avatar", str(tmp_path / "missing.glb"), "--out", str(tmp_path)]) == 2
     assert main(["render", "--avatar", "builtin:nobody", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err

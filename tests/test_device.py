@@ -9,7 +9,8 @@ import torch
 import alteredavatar.adapt.run as adapt_run
 from alteredavatar.adapt.guide import StyleSpec
 from alteredavatar.adapt.loop import AdaptConfig
-from alteredavatar.adapt.run import OutputConfig, StylizeJob
+from alteredavatar.adapt.run import StylizeJob
+from alteredavatar.export.outputs import OutputConfig
 from alteredavatar.adapt.style_file import load_style
 from alteredavatar.avatar.pretrained import load_avatar_net
 from alteredavatar.cli import main

@@ -138,7 +138,7 @@ class Stylizer:
                     loss, parts = self.loss(self.gen)
                     if not torch.isfinite(loss):
                         raise TrainingError(f"the loss became {parts['loss']} at step {step}; nothing was written. "
-                                            "Try a lower --lr.")
+                                            "Try a lower --adapt.lr.")
                     loss.backward()
                     opt.step()
                     history.append({"step": step, "seconds": time.perf_counter() - start, **parts})

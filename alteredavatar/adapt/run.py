@@ -1,8 +1,8 @@
 """`stylize` end to end: check inputs, pick the initialization, adapt, write every output atomically.
 
-Outputs in the run folder: style.safetensors + style.json, turntable.mp4, expressions.png (unstylized row
-on top of views x named expressions), portrait.png + portrait_original.png (front, neutral, 512 px),
-metrics.json.
+Outputs in the run folder: style.safetensors + style.json, metrics.json, and the pictures of
+`export/outputs.py`: turntable.mp4, expressions.png (unstylized row on top of views x named expressions),
+portrait.png + portrait_original.png (front, neutral, 512 px).
 """
 
 from __future__ import annotations
@@ -20,39 +20,13 @@ from alteredavatar.adapt.loop import AdaptConfig, AdaptResult, Stylizer
 from alteredavatar.adapt.objective import ObjectiveConfig
 from alteredavatar.adapt.schedule import LrSchedule
 from alteredavatar.adapt.style_file import apply_style, load_style, save_style
-from alteredavatar.avatar.expressions import PRESET_NAMES, preset
-from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.pretrained import ASSETS, PRETRAINED_NET, load_avatar_with_reference
 from alteredavatar.device import resolve_device
 from alteredavatar.errors import ConfigError
 from alteredavatar.eval.metrics import stylization_metrics
-from alteredavatar.export.media import grid, to_uint8, write_mp4, write_png
+from alteredavatar.export.outputs import OutputConfig, render_outputs
 from alteredavatar.guidance.clip import load_clip
 from alteredavatar.io import write_json_atomic
-from alteredavatar.render.avatar import render_avatar
-from alteredavatar.render.cameras import front_views
-from alteredavatar.render.renderer import RenderConfig
-from alteredavatar.render.sequences import render_expression_grid, render_turntable
-
-
-@dataclass
-class OutputConfig:
-    """What to render after stylization."""
-
-    frames: int = 48
-    res: int = 224
-    """Output image size (even, for H.264)."""
-    ssaa: int = 2
-    fps: int = 24
-    portrait_res: int = 512
-    """Size of portrait.png / portrait_original.png."""
-
-    def __post_init__(self) -> None:
-        if self.portrait_res < 16:
-            raise ConfigError(f"--output.portrait-res must be >= 16, got {self.portrait_res}")
-        if self.frames <= 0 or self.fps <= 0 or self.ssaa < 1 or self.res < 16 or self.res % 2:
-            raise ConfigError("output needs frames > 0, fps > 0, ssaa >= 1 and an even res >= 16 "
-                              f"(got frames={self.frames}, fps={self.fps}, ssaa={self.ssaa}, res={self.res})")
 
 
 @dataclass
@@ -119,30 +93,6 @@ def check_output_dir(out: Path) -> None:
         raise ConfigError(f"cannot create output folder {out}: {exc.strerror}") from None
     if not os.access(out, os.W_OK):
         raise ConfigError(f"output folder {out} is not writable")
-
-
-def render_portraits(styled: AnimatableAvatar, source: AnimatableAvatar, out: Path, cfg: OutputConfig) -> dict[str, str]:
-    """portrait.png (stylized) and portrait_original.png (unstylized): front view, neutral, cfg.portrait_res px."""
-    rcfg = RenderConfig(res=cfg.portrait_res, ssaa=cfg.ssaa)
-    cams, expr = front_views((0.0,)), preset("neutral")[None]
-    paths = {"portrait": out / "portrait.png", "portrait_original": out / "portrait_original.png"}
-    for avatar, path in zip((styled, source), paths.values()):
-        with torch.no_grad():
-            write_png(to_uint8(render_avatar(avatar, expr, cams, rcfg).image)[0], path)
-    return {k: str(v) for k, v in paths.items()}
-
-
-def render_outputs(styled: AnimatableAvatar, source: AnimatableAvatar, out: Path, cfg: OutputConfig) -> dict[str, str]:
-    """turntable.mp4, expressions.png (row 0: unstylized front; then views x expressions) and the portraits."""
-    rcfg = RenderConfig(res=cfg.res, ssaa=cfg.ssaa)
-    video = to_uint8(render_turntable(styled, cfg.frames, rcfg))
-    write_mp4(video, out / "turntable.mp4", cfg.fps)
-    top = render_expression_grid(source, yaws=(0.0,), cfg=rcfg)
-    cells = torch.cat([top, render_expression_grid(styled, cfg=rcfg)])
-    images = to_uint8(cells.flatten(0, 1)).reshape(*cells.shape[:2], *video.shape[1:])
-    write_png(grid(images, list(PRESET_NAMES), ["original", "left", "front", "right"]), out / "expressions.png")
-    return {"turntable": str(out / "turntable.mp4"), "expressions": str(out / "expressions.png"),
-            **render_portraits(styled, source, out, cfg)}
 
 
 def run_stylize(job: StylizeJob, progress: bool = True) -> dict:

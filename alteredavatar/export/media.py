@@ -1,8 +1,12 @@
-"""Write renders as an MP4 (imageio-ffmpeg), a PNG or a labelled PNG grid, always atomically."""
+"""Write renders as an MP4 (imageio-ffmpeg), a GIF, PNGs (RGB or transparent RGBA) or a labelled PNG grid,
+always atomically (a folder of frames appears whole or not at all)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import shutil
+import tempfile
 
 import imageio.v3 as iio
 import numpy as np
@@ -13,7 +17,7 @@ from alteredavatar.io import atomic_path
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """(B, 3, H, W) floats in [0, 1] -> (B, H, W, 3) uint8."""
+    """(B, C, H, W) floats in [0, 1] -> (B, H, W, C) uint8 (C = 3, or 4 with alpha)."""
     return (images.detach().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
 
 
@@ -23,10 +27,34 @@ def write_mp4(frames: np.ndarray, path: str | Path, fps: int = 24) -> None:
         iio.imwrite(tmp, frames, extension=".mp4", fps=fps, codec="libx264", macro_block_size=1)
 
 
+def write_gif(frames: np.ndarray, path: str | Path, fps: int = 24) -> None:
+    """frames: (N, H, W, 3) uint8 -> a looping GIF (Pillow; 256 colours per frame)."""
+    images = [Image.fromarray(f) for f in frames]
+    with atomic_path(path, suffix=".gif") as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+
+
 def write_png(image: np.ndarray, path: str | Path) -> None:
-    """image: (H, W, 3) uint8."""
+    """image: (H, W, 3) or (H, W, 4) (RGBA) uint8."""
     with atomic_path(path, suffix=".png") as tmp:
         Image.fromarray(image).save(tmp, format="PNG")
+
+
+def write_png_frames(frames: np.ndarray, folder: str | Path) -> None:
+    """frames: (N, H, W, C) uint8 -> folder/frame_0000.png ...; written beside it, then renamed into place
+    (an existing folder of frames is replaced)."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for i, frame in enumerate(frames):
+            Image.fromarray(frame).save(tmp / f"frame_{i:04d}.png", format="PNG")
+        if folder.exists():
+            shutil.rmtree(folder)
+        tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def grid(images: np.ndarray, col_labels: list[str] | None = None, row_labels: list[str] | None = None,

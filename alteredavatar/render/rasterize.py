@@ -55,7 +55,8 @@ def _rasterize_one(screen, depth, faces, height, width, near):
     y0 = torch.ceil(tri[..., 1].amin(1) - 0.5).clamp(min=0).long()
     y1 = torch.floor(tri[..., 1].amax(1) - 0.5).clamp(max=height - 1).long()
     nx, ny = (x1 - x0 + 1).clamp(min=0), (y1 - y0 + 1).clamp(min=0)
-    valid = (tri_depth > near).all(1) & (nx > 0) & (ny > 0)
+    coef = _plane_coefficients(tri, tri_depth, x0, y0)
+    valid = (tri_depth > near).all(1) & (nx > 0) & (ny > 0) & torch.isfinite(coef).all(1)
     ids = torch.nonzero(valid).squeeze(1)
     counts = (nx * ny)[ids]
 
@@ -67,31 +68,48 @@ def _rasterize_one(screen, depth, faces, height, width, near):
     while begin < len(ids):  # chunks of triangles whose candidate pixels fit in _MAX_PAIRS
         end = int(torch.searchsorted(starts, starts[begin] + _MAX_PAIRS, right=False))
         end = max(end, begin + 1)
-        _splat(tri, tri_depth, ids[begin:end], counts[begin:end], x0, y0, nx, far, width, zbuf)
+        _splat(coef, ids[begin:end], counts[begin:end], x0, y0, nx, far, width, zbuf)
         begin = end
     tri_id = zbuf & ((1 << _TRI_BITS) - 1)
     tri_id[zbuf == empty] = -1
     return tri_id.view(height, width)
 
 
-def _splat(tri, tri_depth, ids, counts, x0, y0, nx, far, width, zbuf):
+def _plane_coefficients(tri, tri_depth, x0, y0) -> torch.Tensor:
+    """Per triangle, the three edge functions and 1/depth as planes a*x + b*y + c over the pixel grid.
+
+    Coordinates are relative to the triangle's box corner (x0, y0), so values stay small and float32 keeps
+    its precision; the edges are normalised by the signed area (barycentrics, >= 0 inside for either
+    winding). Computed in float64 once per triangle. -> (F, 12): (a, b, c) for edges 0, 1, 2, then 1/depth.
+    Degenerate triangles get non-finite rows (and are skipped).
+    """
+    t = tri.double() - torch.stack([x0, y0], -1).double()[:, None]  # (F, 3, 2)
+    planes = []
+    for i, j in ((1, 2), (2, 0), (0, 1)):  # the edge opposite each vertex
+        ax, ay, bx, by = t[:, i, 0], t[:, i, 1], t[:, j, 0], t[:, j, 1]
+        planes.append(torch.stack([-(by - ay), bx - ax, (by - ay) * ax - (bx - ax) * ay], -1))
+    edges = torch.stack(planes, 1)  # (F, 3, 3): edge function of (x, y, 1)
+    area = edges[:, :, 2].sum(1)  # the edge functions sum to twice the signed area anywhere; here at (0, 0)
+    bary = edges / area[:, None, None]  # barycentric planes; area == 0 -> inf/nan, filtered by the caller
+    inv_z = (bary / tri_depth.double()[:, :, None]).sum(1)  # (F, 3): perspective-correct 1/depth plane
+    return torch.cat([bary.flatten(1), inv_z], 1).float()
+
+
+def _splat(coef, ids, counts, x0, y0, nx, far, width, zbuf):
     """Test every pixel in the triangles' boxes; keep the nearest triangle per pixel in `zbuf`."""
     owner = torch.repeat_interleave(ids, counts)
     first = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
     local = torch.arange(int(counts.sum()), device=ids.device) - first
     width_of = nx[owner]
-    px = x0[owner] + local % width_of
-    py = y0[owner] + local // width_of
-    cx, cy = px.float() + 0.5, py.float() + 0.5
-    t = tri[owner]  # (Q, 3, 2): one gather, then views
-    ax, ay, bx, by, qx, qy = t[:, 0, 0], t[:, 0, 1], t[:, 1, 0], t[:, 1, 1], t[:, 2, 0], t[:, 2, 1]
-    w = torch.stack([_edge(bx, by, qx, qy, cx, cy), _edge(qx, qy, ax, ay, cx, cy), _edge(ax, ay, bx, by, cx, cy)], 1)
-    area = w.sum(1)
-    inside = (((w >= 0).all(1)) | ((w <= 0).all(1))) & (area.abs() > 1e-12)
+    lx, ly = local % width_of, local // width_of
+    c = coef[owner]  # (Q, 12): one gather
+    cx, cy = lx.float() + 0.5, ly.float() + 0.5
+    inside = ((c[:, 0] * cx + c[:, 1] * cy + c[:, 2]) >= 0) & ((c[:, 3] * cx + c[:, 4] * cy + c[:, 5]) >= 0) & (
+        (c[:, 6] * cx + c[:, 7] * cy + c[:, 8]) >= 0)
     keep = torch.nonzero(inside).squeeze(1)
-    w, area, owner = w[keep], area[keep], owner[keep]
-    pix = (py * width + px)[keep]
-    inv_z = (w / tri_depth[owner]).sum(1) / area  # perspective-correct 1/depth
+    c, cx, cy, owner = c[keep], cx[keep], cy[keep], owner[keep]
+    pix = (y0[owner] + ly[keep]) * width + x0[owner] + lx[keep]
+    inv_z = c[:, 9] * cx + c[:, 10] * cy + c[:, 11]
     z = (1.0 / inv_z).clamp(0, far)
     key = (z / far * (_DEPTH_LEVELS - 1)).long() * (1 << _TRI_BITS) + owner
     zbuf.scatter_reduce_(0, pix, key, reduce="amin")

@@ -21,17 +21,27 @@ def expression_cycle(n: int, names=PRESET_NAMES) -> torch.Tensor:
     return table[i0] * (1 - a) + table[i1] * a
 
 
+def with_alpha(image: torch.Tensor, mask: torch.Tensor, background) -> torch.Tensor:
+    """(B, 3, H, W) render over `background` + (B, 1, H, W) coverage -> (B, 4, H, W) straight (not
+    premultiplied) RGBA, so the head can be laid over any backdrop."""
+    bg = torch.tensor(background, dtype=image.dtype, device=image.device).view(1, 3, 1, 1)
+    rgb = (image - bg * (1 - mask)) / mask.clamp_min(1e-6)
+    return torch.cat([torch.where(mask > 0, rgb, torch.zeros_like(rgb)).clamp(0, 1), mask], 1)
+
+
 @torch.no_grad()
 def render_turntable(avatar: AnimatableAvatar, frames: int = 72, cfg: RenderConfig = RenderConfig(),
-                     animate: bool = True, chunk: int = 8) -> torch.Tensor:
-    """(frames, 3, H, W): a full turn, cycling through the named expressions when `animate`."""
+                     animate: bool = True, chunk: int = 8, alpha: bool = False) -> torch.Tensor:
+    """(frames, 3, H, W): a full turn, cycling through the named expressions when `animate`; with `alpha`,
+    (frames, 4, H, W) straight RGBA (transparent background)."""
     cams = turntable(frames)
     expr = expression_cycle(frames) if animate else preset("neutral").expand(frames, -1)
     out = []
     for s in range(0, frames, chunk):
         sl = slice(s, s + chunk)
         sub = type(cams)(cams.eye[sl], cams.target[sl], cams.fov_deg[sl])
-        out.append(render_avatar(avatar, expr[sl], sub, cfg).image)
+        r = render_avatar(avatar, expr[sl], sub, cfg)
+        out.append(with_alpha(r.image, r.mask, cfg.background) if alpha else r.image)
     return torch.cat(out)
 
 

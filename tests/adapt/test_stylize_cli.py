@@ -151,7 +151,7 @@ def test_wrong_files_and_output_settings_get_one_line_errors(tmp_path, tiny_net_
     assert _run(tmp_path, tiny_net_path, "--style.image", str(style_png), "--style.guidance", "texture",
                 "--output.res", "33") == 2
     err = capsys.readouterr().err
-    assert "not an avatar-network file" in err and "unreadable style metadata" in err and "even res" in err
+    assert "not an avatar-network file" in err and "unreadable style metadata" in err and "--output.res an even size" in err
     assert "Traceback" not in err
 
 
