@@ -96,7 +96,8 @@ def judge(avatar, source, style: torch.Tensor) -> dict:
     cams, neutral = front_views((0.0,)), torch.zeros(1, 52)
     src, sty = (render_avatar(a, neutral, cams, RenderConfig(res=PORTRAIT, ssaa=2)).image[0] for a in (source, avatar))
     out["portrait"] = sty
-    out["portrait_back"] = render_avatar(avatar, neutral, front_views((180.0,)), RenderConfig(res=PORTRAIT, ssaa=2)).image[0]
+    back = front_views((180.0,))
+    out["portrait_back"] = render_avatar(avatar, neutral, back, RenderConfig(res=PORTRAIT, ssaa=2)).image[0]
     if face_model_available():
         out["face"] = face_distance(src, sty)
     if landmark_model_available():
@@ -205,7 +206,8 @@ def summarize(runs: dict, measured: dict) -> tuple[list[dict], str]:
                      f"{f(r['expression_error'], 4)} | {f(r['seam_ratio'], 2)} |")
     lines += ["", f"Timing, measured alone after the runs: a default stylization (60 steps, VGG, both) takes "
               f"{measured['default_stylize_s']:.1f} s ({measured['default_seconds_per_step']:.2f} s/step; goal 45 s). "
-              f"One VGG guidance step (fwd+bwd, batch 4, 128 px renders of the head): {measured['vgg_step_s']:.3f} s; one CLIP "
+              "One VGG guidance step (fwd+bwd, batch 4, 128 px renders of the head): "
+              f"{measured['vgg_step_s']:.3f} s; one CLIP "
               f"ViT-B/32 step (batch 4, 224 px): {measured['clip_step_s']:.3f} s; ratio {measured['ratio']:.2f} "
               "(goal <= 0.5). Per-run seconds per step are in the JSON (measured while other jobs shared the "
               "machine, so only roughly comparable).", "",

@@ -56,7 +56,8 @@ class AdaptConfig:
         if not (math.isfinite(self.lr) and 0 < self.lr <= 1):
             raise ConfigError(f"--adapt.lr must be a finite rate in (0, 1], got {self.lr}")
         v = self.views
-        checks = {"yaw-range": (v.yaw_range, 0, 180), "pitch-range": (v.pitch_range, 0, 89), "front-bias": (v.front_bias, 0.25, 4),
+        checks = {"yaw-range": (v.yaw_range, 0, 180), "pitch-range": (v.pitch_range, 0, 89),
+                  "front-bias": (v.front_bias, 0.25, 4),
                   "distance": (v.distance, 0.2, 5), "distance-jitter": (v.distance_jitter, 0, 0.19),
                   "fov-deg": (v.fov_deg, 5, 120), "fov-jitter": (v.fov_jitter, 0, 4.9)}
         for name, (value, lo, hi) in checks.items():

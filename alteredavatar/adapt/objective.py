@@ -5,8 +5,8 @@
 with s = `strength` in [0, 1]: s = 0 ignores the identity, s = 1 keeps the unstylized avatar, and renders
 move monotonically closer to the unstylized ones as s grows. L_identity is a low-pass image distance
 (antialiased downsampling, so it constrains colour layout, not texture) plus, with CLIP guidance,
-1 - cos(CLIP(styled), CLIP(unstylized)). L_seam is the squared disagreement across UV seams of the albedo's change (styled - unstylized): the
-style adds no seam, and strength 1 still keeps the avatar as it was.
+1 - cos(CLIP(styled), CLIP(unstylized)). L_seam is the squared disagreement across UV seams of the albedo's
+change (styled - unstylized): the style adds no seam, and strength 1 still keeps the avatar as it was.
 dd is the change of the UV displacement map from the unstylized one.
 TV_eps is total variation, L1 per neighbour difference by default; with eps > 0 the Charbonnier penalty
 sqrt(d^2 + eps^2) - eps (L1 for steps larger than eps, quadratic below), which does not fight Adam's first

@@ -81,7 +81,8 @@ class SeamSamples:
 def sample_uv(maps: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
     """Bilinear lookup of (B, C, R, R) UV maps (row 0 is v = 1) at (S, 2) UVs -> (B, C, S)."""
     grid = torch.stack([uv[:, 0] * 2 - 1, 1 - uv[:, 1] * 2], -1)[None, None].expand(maps.shape[0], -1, -1, -1)
-    return F.grid_sample(maps, grid.to(maps.dtype), mode="bilinear", padding_mode="border", align_corners=False)[:, :, 0]
+    out = F.grid_sample(maps, grid.to(maps.dtype), mode="bilinear", padding_mode="border", align_corners=False)
+    return out[:, :, 0]
 
 
 def seam_loss(maps: torch.Tensor, seams: SeamSamples) -> torch.Tensor:

@@ -33,7 +33,7 @@ def test_masked_gram_equals_the_gram_of_the_foreground_columns():
     torch.testing.assert_close(masked_gram(f2, mask), g)
 
 
-@pytest.mark.parametrize("statistic", ["gram", "sw"])
+@pytest.mark.parametrize("statistic", ["gram", "sw", "nnfm"])
 def test_style_loss_falls_when_pixels_follow_it(vgg, statistic):
     guide = VggGuidance(stripes(), render_res=48, cfg=VggConfig(statistic=statistic), vgg=vgg)
     gen = torch.Generator().manual_seed(0)
@@ -48,6 +48,22 @@ def test_style_loss_falls_when_pixels_follow_it(vgg, statistic):
         opt.step()
         losses.append(style.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_gram_term_adds_to_nnfm_and_is_zero_for_the_style_itself(vgg):
+    """The default statistic is NNFM plus a weighted Gram term: the term adds exactly weight x Gram distance."""
+    gen = torch.Generator
+    mask = torch.ones(1, 1, 48, 48)
+    grey = torch.full((1, 3, 48, 48), 0.5)
+    style = stripes(48)[None]
+    by_weight = {}
+    for w in (0.0, 0.3):
+        guide = VggGuidance(stripes(48), render_res=48, cfg=VggConfig(gram_weight=w, color_weight=0.0), vgg=vgg)
+        by_weight[w] = [guide.losses(x, x, mask, gen().manual_seed(0))[0].item() for x in (grey, style)]
+    gram = VggGuidance(stripes(48), render_res=48, cfg=VggConfig(statistic="gram", color_weight=0.0), vgg=vgg)
+    g_grey = gram.losses(grey, grey, mask, gen().manual_seed(0))[0].item()
+    assert by_weight[0.3][0] == pytest.approx(by_weight[0.0][0] + 0.3 * g_grey, rel=1e-4)
+    assert by_weight[0.3][1] == pytest.approx(by_weight[0.0][1], abs=1e-4), "the style image has its own Gram"
 
 
 def test_background_outside_the_mask_gets_no_gradient_from_the_colour_term(vgg):
