@@ -53,7 +53,7 @@ def main() -> None:
               "machine": platform.machine()}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "outputs.json").write_text(json.dumps(result, indent=1) + "\n")
-    md = [f"Outputs: {frames}-frame turntable and the 4 x 6 expression grid, {args.threads} CPU threads, torch "
+    md = [f"Outputs: {frames}-frame turntable and the 3 x 6 expression grid, {args.threads} CPU threads, torch "
           f"{torch.__version__}; median of {args.repeat} runs, measured side by side.", "",
           f"| output | old ({OLD.res} px, ssaa {OLD.ssaa:g}, {OLD.shading}) s | new ({new.res} px, ssaa {new.ssaa:g}, "
           f"{new.shading}) s | ratio |", "|---|---|---|---|"]

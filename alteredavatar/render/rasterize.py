@@ -55,8 +55,8 @@ def _rasterize_one(screen, depth, faces, height, width, near):
     y0 = torch.ceil(tri[..., 1].amin(1) - 0.5).clamp(min=0).long()
     y1 = torch.floor(tri[..., 1].amax(1) - 0.5).clamp(max=height - 1).long()
     nx, ny = (x1 - x0 + 1).clamp(min=0), (y1 - y0 + 1).clamp(min=0)
-    coef = _plane_coefficients(tri, tri_depth, x0, y0)
-    valid = (tri_depth > near).all(1) & (nx > 0) & (ny > 0) & torch.isfinite(coef).all(1)
+    coef = _plane_coefficients(tri, tri_depth, x0, y0)  # (12, F)
+    valid = (tri_depth > near).all(1) & (nx > 0) & (ny > 0) & torch.isfinite(coef).all(0)
     ids = torch.nonzero(valid).squeeze(1)
     counts = (nx * ny)[ids]
 
@@ -80,8 +80,9 @@ def _plane_coefficients(tri, tri_depth, x0, y0) -> torch.Tensor:
 
     Coordinates are relative to the triangle's box corner (x0, y0), so values stay small and float32 keeps
     its precision; the edges are normalised by the signed area (barycentrics, >= 0 inside for either
-    winding). Computed in float64 once per triangle. -> (F, 12): (a, b, c) for edges 0, 1, 2, then 1/depth.
-    Degenerate triangles get non-finite rows (and are skipped).
+    winding). Computed in float64 once per triangle. -> (12, F): (a, b, c) for edges 0, 1, 2, then 1/depth,
+    one row per coefficient so the per-pixel gathers read small contiguous tables. Degenerate triangles get
+    non-finite columns (and are skipped).
     """
     t = tri.double() - torch.stack([x0, y0], -1).double()[:, None]  # (F, 3, 2)
     planes = []
@@ -92,7 +93,7 @@ def _plane_coefficients(tri, tri_depth, x0, y0) -> torch.Tensor:
     area = edges[:, :, 2].sum(1)  # the edge functions sum to twice the signed area anywhere; here at (0, 0)
     bary = edges / area[:, None, None]  # barycentric planes; area == 0 -> inf/nan, filtered by the caller
     inv_z = (bary / tri_depth.double()[:, :, None]).sum(1)  # (F, 3): perspective-correct 1/depth plane
-    return torch.cat([bary.flatten(1), inv_z], 1).float()
+    return torch.cat([bary.flatten(1), inv_z], 1).float().t().contiguous()
 
 
 def _splat(coef, ids, counts, x0, y0, nx, far, width, zbuf):
@@ -102,14 +103,15 @@ def _splat(coef, ids, counts, x0, y0, nx, far, width, zbuf):
     local = torch.arange(int(counts.sum()), device=ids.device) - first
     width_of = nx[owner]
     lx, ly = local % width_of, local // width_of
-    c = coef[owner]  # (Q, 12): one gather
+    e = coef[:9, owner]  # (9, Q): the edge planes, one contiguous row each
     cx, cy = lx.float() + 0.5, ly.float() + 0.5
-    inside = ((c[:, 0] * cx + c[:, 1] * cy + c[:, 2]) >= 0) & ((c[:, 3] * cx + c[:, 4] * cy + c[:, 5]) >= 0) & (
-        (c[:, 6] * cx + c[:, 7] * cy + c[:, 8]) >= 0)
+    inside = ((e[0] * cx + e[1] * cy + e[2]) >= 0) & ((e[3] * cx + e[4] * cy + e[5]) >= 0) & (
+        (e[6] * cx + e[7] * cy + e[8]) >= 0)
     keep = torch.nonzero(inside).squeeze(1)
-    c, cx, cy, owner = c[keep], cx[keep], cy[keep], owner[keep]
+    cx, cy, owner = cx[keep], cy[keep], owner[keep]
     pix = (y0[owner] + ly[keep]) * width + x0[owner] + lx[keep]
-    inv_z = c[:, 9] * cx + c[:, 10] * cy + c[:, 11]
+    d = coef[9:, owner]  # (3, P): the 1/depth plane of the kept pairs only
+    inv_z = d[0] * cx + d[1] * cy + d[2]
     z = (1.0 / inv_z).clamp(0, far)
     key = (z / far * (_DEPTH_LEVELS - 1)).long() * (1 << _TRI_BITS) + owner
     zbuf.scatter_reduce_(0, pix, key, reduce="amin")
