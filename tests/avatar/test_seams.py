@@ -1,6 +1,7 @@
 """UV seams: found on the mesh, both islands' copies compared, islands dilated, and kept equal by stylization."""
 
 import numpy as np
+import pytest
 import torch
 
 from alteredavatar.adapt.guide import StyleGuide, StyleSpec
@@ -74,3 +75,16 @@ def test_stylization_keeps_the_seams_closed(tiny_net_path):
         s = avatar.seams
         gaps[weight] = (sample_uv(albedo, s.uv_a) - sample_uv(albedo, s.uv_b)).abs().mean().item()
     assert gaps[10.0] < 0.03 and gaps[10.0] < 0.25 * gaps[0.0], gaps
+
+
+def test_render_seam_metric_separates_seam_edges_from_ordinary_ones():
+    from alteredavatar.eval.seams import seam_jumps
+
+    tri_id = torch.tensor([[[0, 0, 1, 1], [2, 2, 1, 1]]])  # face 0 | 1 side by side, face 2 below 0
+    image = torch.zeros(1, 3, 2, 4)
+    image[..., 2:] = 0.6  # face 1 is brighter: a jump of 0.6 across the 0-1 edge
+    image[:, :, 1, :2] = 0.1  # face 2: a jump of 0.1 across the 0-2 edge
+    pairs, seam = np.array([[0, 1], [0, 2], [1, 2]]), np.array([True, False, False])
+    s, o = seam_jumps(image, tri_id, pairs, seam)
+    assert torch.allclose(s, torch.full((1,), 0.6)) and s.numel() == 1
+    assert sorted(o.tolist()) == pytest.approx([0.1, 0.1, 0.5]), "0-2 twice (vertical), 2-1 once"
