@@ -11,7 +11,7 @@ import tempfile
 import imageio.v3 as iio
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from alteredavatar.io import atomic_path
 
@@ -58,18 +58,23 @@ def write_png_frames(frames: np.ndarray, folder: str | Path) -> None:
 
 
 def grid(images: np.ndarray, col_labels: list[str] | None = None, row_labels: list[str] | None = None,
-         label_px: int = 18) -> np.ndarray:
-    """Tile (R, C, H, W, 3) uint8 images into one (H', W', 3) image with optional text labels."""
+         label_px: int | None = None) -> np.ndarray:
+    """Tile (R, C, H, W, 3) uint8 images into one (H', W', 3) image with optional text labels.
+
+    Labels are set in Pillow's bundled font at `label_px` (default: scaled to the cell, at least 18 px), so
+    they stay legible on large cells."""
     rows, cols, h, w, _ = images.shape
+    label_px = label_px or max(18, h // 16)
+    font = ImageFont.load_default(size=round(label_px * 0.75))
     top = label_px if col_labels else 0
-    left = 4 * label_px if row_labels else 0
+    left = 5 * label_px if row_labels else 0
     canvas = Image.new("RGB", (left + cols * w, top + rows * h), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
     for r in range(rows):
         for c in range(cols):
             canvas.paste(Image.fromarray(images[r, c]), (left + c * w, top + r * h))
     for c, text in enumerate(col_labels or []):
-        draw.text((left + c * w + 4, 2), text, fill=(0, 0, 0))
+        draw.text((left + c * w + 4, 2), text, fill=(0, 0, 0), font=font)
     for r, text in enumerate(row_labels or []):
-        draw.text((2, top + r * h + h // 2), text, fill=(0, 0, 0))
+        draw.text((2, top + r * h + h // 2), text, fill=(0, 0, 0), font=font)
     return np.asarray(canvas)
