@@ -22,6 +22,10 @@ def _check_file(path: Path) -> None:
         raise StyleInputError(f"style image path is not a file: {path}")
 
 
+def _has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
     """First frame, EXIF-rotated, alpha composited over white, high-bit-depth greys rescaled -> RGB."""
     img.seek(0)
@@ -31,7 +35,7 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         lo, hi = float(arr.min()), float(arr.max())
         arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
         img = Image.fromarray(arr.astype(np.uint8))
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+    if _has_alpha(img):
         rgba = img.convert("RGBA")
         img = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
         img.alpha_composite(rgba)
@@ -45,7 +49,8 @@ def load_style_image(path: str | Path, size: int = 256) -> torch.Tensor:
     Returns:
         (3, size, size) float32 in [0, 1].
     Raises:
-        StyleInputError: missing file, not a readable image, truncated/corrupt, or smaller than 8x8.
+        StyleInputError: missing file, not a readable image, truncated/corrupt, fully transparent, or smaller
+            than 8x8.
     """
     path = Path(path)
     _check_file(path)
@@ -53,12 +58,16 @@ def load_style_image(path: str | Path, size: int = 256) -> torch.Tensor:
         with Image.open(path) as img:
             img.load()
             rgb = _to_rgb(img)
+            invisible = _has_alpha(img) and np.asarray(img.convert("RGBA"))[..., 3].max() == 0
     except UnidentifiedImageError as err:
         raise StyleInputError(f"{path} is not an image file PIL can read (PNG, JPEG, WebP, ...)") from err
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as err:
         raise StyleInputError(
             f"cannot read style image {path}: the file is corrupt or truncated ({err})"
         ) from err
+    if invisible:
+        raise StyleInputError(f"style image {path} is fully transparent (every pixel has alpha 0), so it shows "
+                              "no style; export it with its colours visible")
     w, h = rgb.size
     if min(w, h) < MIN_STYLE_SIDE:
         raise StyleInputError(

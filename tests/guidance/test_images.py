@@ -20,11 +20,19 @@ def test_loads_rgb_resized_square(tmp_path):
 
 
 def test_alpha_composited_over_white_and_grey_expanded(tmp_path):
-    rgba = np.zeros((16, 16, 4), dtype=np.uint8)  # fully transparent black
+    rgba = np.zeros((16, 16, 4), dtype=np.uint8)  # black, transparent but for the top half
+    rgba[:8, :, 3] = 255
     img = load_style_image(_save(tmp_path / "a.png", rgba), size=16)
-    assert torch.allclose(img, torch.ones_like(img))
+    assert torch.allclose(img[:, :8], torch.zeros_like(img[:, :8]), atol=0.02)
+    assert torch.allclose(img[:, 9:], torch.ones_like(img[:, 9:]), atol=0.02)
     grey = load_style_image(_save(tmp_path / "g.png", np.full((12, 12), 128, dtype=np.uint8)), size=12)
     assert grey.shape == (3, 12, 12)
+
+
+def test_fully_transparent_image_is_refused(tmp_path):
+    """It used to become a flat white style without a word."""
+    with pytest.raises(StyleInputError, match="fully transparent"):
+        load_style_image(_save(tmp_path / "clear.png", np.zeros((16, 16, 4), dtype=np.uint8)))
 
 
 def test_animated_gif_uses_first_frame(tmp_path):
