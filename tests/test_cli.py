@@ -34,3 +34,31 @@ def test_every_command_has_help(command, capsys):
     assert exc.value.code == 0
     out = capsys.readouterr().out
     assert "usage" in out and len(out) > 300
+
+
+COMMANDS = ["stylize", "apply", "mix", "meta-train", "render", "fit-avatar", "demo"]
+NOT_OURS = {"--no-deps", "--force-reinstall", "--nproc-per-node"}  # pip's and torchrun's, in install hints
+
+
+def test_every_flag_named_in_the_package_exists(capsys):
+    """Messages and hints may only name flags the CLI has (they used to say --text for --style.text)."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import alteredavatar
+
+    flags = {"--help", "--debug"}
+    for command in COMMANDS:
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        flags |= set(re.findall(r"--[a-z][a-z0-9_.-]*[a-z0-9]", capsys.readouterr().out))
+    named = {}
+    for path in Path(alteredavatar.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9_.-]*[a-z0-9]", node.value):
+                    named.setdefault(flag, path.name)
+    unknown = {f: p for f, p in named.items()
+               if f not in flags | NOT_OURS and not any(g.startswith(f + ".") for g in flags)}
+    assert not unknown, unknown

@@ -98,7 +98,7 @@ class ClipGuidance:
                  mix: float = 0.5, cfg: ClipGuidanceConfig | None = None):
         self.cfg = cfg or ClipGuidanceConfig()
         if text is None and image is None:
-            raise StyleInputError("give a style prompt (--text), a style image (--image), or both")
+            raise StyleInputError("give a style prompt (--style.text), a style image (--style.image), or both")
         if not 0.0 <= mix <= 1.0:
             raise ConfigError(f"mix must be in [0, 1] (0 = text only, 1 = image only), got {mix}")
         self.backend = backend

@@ -17,7 +17,7 @@ def validate_prompt(text: str) -> str:
         raise StyleInputError(f"the style prompt must be a string, got {type(text).__name__}")
     stripped = text.strip()
     if not stripped:
-        raise StyleInputError("the style prompt is empty; describe a style, e.g. --text \"a marble statue\"")
+        raise StyleInputError("the style prompt is empty; describe a style, e.g. --style.text \"a marble statue\"")
     if len(stripped) > MAX_PROMPT_CHARS:
         raise StyleInputError(
             f"the style prompt is {len(stripped)} characters long; the limit is {MAX_PROMPT_CHARS} "

@@ -11,7 +11,7 @@ A bank has a `train` split and a `held_out` split that meta-training never sees.
       procedural: {kinds: [stripes, mosaic, marble, strokes, noise, palette, metal, dots], seeds: 100-100}
 
 `seeds` is a list or an inclusive range "a-b". Images are loaded lazily, through the same checks as
-`stylize --image`.
+`stylize --style.image`.
 """
 
 from __future__ import annotations
