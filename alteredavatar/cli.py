@@ -85,8 +85,11 @@ class Stylize(StylizeJob):
 
     def run(self) -> dict:
         from alteredavatar.adapt.run import run_stylize
+        from alteredavatar.guidance.prompts import validate_prompt
 
         s = self.style
+        if s.text is not None:
+            validate_prompt(s.text)  # before the prompt is echoed: control characters never reach the terminal
         what = " + ".join(x for x in (f'text "{s.text}"' if s.text else "", f"image {s.image}" if s.image else "") if x)
         console.print(escape(f"stylizing {self.avatar} with {what or 'no style'} ({s.resolved_guidance()} guidance), "
                              f"strength {self.objective.strength}, {self.adapt.steps} steps"))

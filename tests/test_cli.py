@@ -62,3 +62,10 @@ def test_every_flag_named_in_the_package_exists(capsys):
     unknown = {f: p for f, p in named.items()
                if f not in flags | NOT_OURS and not any(g.startswith(f + ".") for g in flags)}
     assert not unknown, unknown
+
+
+def test_a_prompt_with_terminal_escapes_is_refused_before_it_is_echoed(tmp_path, capsys):
+    code = main(["stylize", "--style.text", "a \x1b[2J statue", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "\x1b[2J" not in err and "U+001B" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()

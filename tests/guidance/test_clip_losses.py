@@ -68,12 +68,19 @@ def test_needs_a_target_and_valid_mix(backend):
         ClipGuidance(backend, image=torch.rand(4, 8, 8), cfg=CFG)
 
 
-@pytest.mark.parametrize("bad", ["", "  \t\n", "a" * 1001])
+@pytest.mark.parametrize("bad", ["", "  \t\n", "a" * 1001, "a \x1b[31mred\x1b[0m statue", "two\nlines"])
 def test_prompt_validation(backend, bad):
     with pytest.raises(StyleInputError):
         validate_prompt(bad)
     with pytest.raises(StyleInputError):
         ClipGuidance(backend, text=bad, cfg=CFG)
+
+
+def test_control_characters_are_named_not_echoed():
+    with pytest.raises(StyleInputError, match="U\\+001B") as err:
+        validate_prompt("a \x1b]0;pwned\x07 statue")
+    assert "\x1b" not in str(err.value) and "--style.text" in str(err.value)
+    assert validate_prompt("a statue of ✨ light 🦋") == "a statue of ✨ light 🦋"  # unicode is fine
 
 
 def test_prompt_at_limit_is_accepted_and_stripped(backend):
