@@ -62,6 +62,11 @@ PORTRAIT = 256  # dlib's detector wants faces of ~80 px or more
 PORTRAITS = ROOT / ".cache" / "bench_stylize"  # per-run portraits for the look sheet (not in git)
 
 
+def stat(guidance: str) -> str:
+    """The statistic key of a main-matrix run: the VGG default, or "-" (texture guidance has none)."""
+    return DEFAULT_STAT if guidance == "vgg" else "-"
+
+
 def run_key(kind: str, seed: int, guidance: str, subset: str, statistic: str, strength: float) -> str:
     return f"{kind}-{seed}|{guidance}|{subset}|{statistic}|{strength}"
 
@@ -154,9 +159,6 @@ def timing(repeat: int = 5) -> dict:
 
 def plan_runs(styles: list) -> list[tuple]:
     """(kind, seed, guidance, subset, statistic, strength) of every run, main matrix first."""
-    def stat(g: str) -> str:
-        return DEFAULT_STAT if g == "vgg" else "-"
-
     plan = [(k, s, g, sub, stat(g), STRENGTH) for k, s in styles for g, sub in MAIN]
     plan += [(k, s, g, sub, stat(g), STRENGTH) for k, s in styles[:3] for g, sub in MAPPERS]
     plan += [(k, s, "vgg", "both", stat, STRENGTH) for k, s in styles[:3] for stat in (*STATISTICS, NO_SEAM)]
@@ -233,7 +235,7 @@ def look_sheet(styles: list, path: Path) -> None:
         img = F.interpolate(procedural_style(kind, seed)[None], size=(size, size), antialias=True, mode="bilinear")[0]
         row = [img, src]
         for g, s, side in cols:
-            key = run_key(kind, seed, g, s, DEFAULT_STAT if g == "vgg" else "-", STRENGTH)
+            key = run_key(kind, seed, g, s, stat(g), STRENGTH)
             p = torch.from_numpy(imageio.imread(portrait_path(key, side))).permute(2, 0, 1)[None, :3].float() / 255
             row.append(F.interpolate(p, size=(size, size), antialias=True, mode="bilinear")[0])
         cells.append(torch.stack(row))

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy import ndimage
+
+from alteredavatar.render.renderer import sample_texture
 
 UV_EPS = 1e-6  # UVs closer than this count as the same point
 
@@ -79,10 +80,10 @@ class SeamSamples:
 
 
 def sample_uv(maps: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
-    """Bilinear lookup of (B, C, R, R) UV maps (row 0 is v = 1) at (S, 2) UVs -> (B, C, S)."""
-    grid = torch.stack([uv[:, 0] * 2 - 1, 1 - uv[:, 1] * 2], -1)[None, None].expand(maps.shape[0], -1, -1, -1)
-    out = F.grid_sample(maps, grid.to(maps.dtype), mode="bilinear", padding_mode="border", align_corners=False)
-    return out[:, :, 0]
+    """Bilinear lookup of (B, C, R, R) UV maps (row 0 is v = 1) at (S, 2) UVs -> (B, C, S), as the renderer
+    reads textures."""
+    grid = uv.to(maps.dtype)[None, None].expand(maps.shape[0], -1, -1, -1)  # (B, 1, S, 2)
+    return sample_texture(maps, grid)[:, 0].transpose(1, 2)
 
 
 def seam_loss(maps: torch.Tensor, seams: SeamSamples) -> torch.Tensor:

@@ -3,10 +3,9 @@ always atomically (a folder of frames appears whole or not at all)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import shutil
 import tempfile
+from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np

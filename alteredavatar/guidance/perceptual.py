@@ -203,11 +203,10 @@ class VggGuidance:
         window = foreground_window(mask)
         styled, source, mask = crop(styled, window), crop(source, window), crop(mask, window)
         feats = self.vgg(styled, dict.fromkeys((*cfg.style_layers, *cfg.content_layers)))
-        per_layer = [self._statistic(n, feats[n], mask_at(mask, feats[n].shape[-2:]), generator)
-                     for n in cfg.style_layers]
-        style = torch.stack(per_layer).mean(0)
+        weights = {n: mask_at(mask, feats[n].shape[-2:]) for n in cfg.style_layers}
+        style = torch.stack([self._statistic(n, feats[n], weights[n], generator) for n in cfg.style_layers]).mean(0)
         if cfg.gram_weight and cfg.statistic != "gram":
-            grams = [self._gram(n, feats[n], mask_at(mask, feats[n].shape[-2:])) for n in cfg.style_layers]
+            grams = [self._gram(n, feats[n], weights[n]) for n in cfg.style_layers]
             style = style + cfg.gram_weight * torch.stack(grams).mean(0)
         if cfg.color_weight:
             colour = self._sw(foreground_samples(styled, mask), self.pixels, generator) / 3
