@@ -51,41 +51,24 @@ bench-stylize: $(BENCHVENV)/.stamp
 pretrained: $(STAMP)
 	$(VENV)/bin/alteredavatar fit-avatar
 
-# The meta-training runs `make bench` compares (runs/ is not in git; `make meta-runs` makes them alone).
-# Each rule is the command in its config's header; a stage that warm-starts (`train.init`) waits for the
-# run it starts from. Only missing runs are made (order-only prerequisites: editing a config does not
-# retrain), and an interrupted one is resumed. On 2 CPU cores they take many hours; CUDA is used if present.
-# $(call meta_run,RUN,CONFIG[,RUN IT WARM-STARTS FROM])
-define meta_run
-runs/$(1)/init.safetensors: | $(STAMP) configs/$(2).yaml $(if $(3),runs/$(3)/init.safetensors)
-	$(VENV)/bin/alteredavatar meta-train configs/$(2).yaml --out runs/$(1)$$(if $$(wildcard runs/$(1)/ckpt.safetensors), --resume)
-BENCH_RUNS += runs/$(1)/init.safetensors
-endef
+# The meta-training runs `make bench` compares: the shipped texture init's three stages (each warm-starts from
+# the one before) and its FOMAML / Meta-SGD counterparts (presets in alteredavatar/meta/presets.py; runs/ is
+# not in git). Only missing runs are made; an interrupted one is resumed. On 2 CPU cores they take hours;
+# CUDA is used when present. `make meta-runs` makes them alone.
+META_RUNS := texture-stage1 texture-stage2 texture texture-fomaml texture-metasgd
+runs/texture-stage2/init.safetensors: | runs/texture-stage1/init.safetensors
+runs/texture/init.safetensors: | runs/texture-stage2/init.safetensors
+runs/%/init.safetensors: | $(STAMP)
+	$(VENV)/bin/alteredavatar meta-train $* --out runs/$*$(if $(wildcard runs/$*/ckpt.safetensors), --resume)
 
-$(eval $(call meta_run,meta_texture_k10b,meta_texture_k10))
-$(eval $(call meta_run,meta_texture_k10_ft,meta_texture_k10_ft,meta_texture_k10b))
-$(eval $(call meta_run,meta_texture_k10_wide,meta_texture_k10_wide,meta_texture_k10_ft))
-$(eval $(call meta_run,meta_texture_k10_wide2,meta_texture_k10_wide2,meta_texture_k10_wide))
-$(eval $(call meta_run,meta_texture_k10_rates,meta_texture_k10_rates,meta_texture_k10_ft))
-$(eval $(call meta_run,meta_texture_k10_elrates,meta_texture_k10_elrates,meta_texture_k10_wide))
-$(eval $(call meta_run,meta_texture_k10_ch,meta_texture_k10_ch,meta_texture_k10_wide))
-$(eval $(call meta_run,meta_texture_k10_ch2,meta_texture_k10_ch2,meta_texture_k10_ch))
-$(eval $(call meta_run,meta_fomaml,meta_texture_fomaml))
-$(eval $(call meta_run,meta_metasgd,meta_texture_metasgd))
-$(eval $(call meta_run,meta_fomaml_1e3,fomaml_1e3))
-$(eval $(call meta_run,meta_metasgd_traj,metasgd_traj))
+meta-runs: $(META_RUNS:%=runs/%/init.safetensors)
 
-meta-runs: $(BENCH_RUNS)
-
-bench: $(STAMP) bench-stylize | $(BENCH_RUNS)
+bench: $(STAMP) bench-stylize | meta-runs
 	$(PIP) install -q --no-warn-conflicts -e ".[bench]"
 	$(PY) bench/render.py
-	$(PY) bench/meta.py --threads 1 --seeds 2 --init reptile=runs/meta_texture_k10_wide --init reptile-stage2=runs/meta_texture_k10_ft --init reptile-stage1=runs/meta_texture_k10b --init reptile-wide2=runs/meta_texture_k10_wide2 \
-		--init reptile+rates=runs/meta_texture_k10_rates --constant-lr reptile+rates \
-		--init fomaml=runs/meta_fomaml --init metasgd=runs/meta_metasgd --init reptile+element-rates=runs/meta_texture_k10_elrates \
-		--init "fomaml, outer lr 0.001=runs/meta_fomaml_1e3" --init "metasgd, trajectory rates=runs/meta_metasgd_traj"
-	$(PY) bench/meta_limits.py --threads 2 --init runs/meta_texture_k10_wide
-	$(PY) bench/objective_tv.py --threads 2 --init runs/meta_texture_k10_ch2
+	$(PY) bench/outputs.py
+	$(PY) bench/meta.py --threads 1 --seeds 2 --init reptile=runs/texture --init reptile-stage2=runs/texture-stage2 \
+		--init reptile-stage1=runs/texture-stage1 --init fomaml=runs/texture-fomaml --init metasgd=runs/texture-metasgd
 
 clean:
 	rm -rf $(VENV) $(BENCHVENV) out .cache

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import torch
 import tyro
@@ -19,7 +21,8 @@ from rich.markup import escape
 
 from alteredavatar.adapt.run import StylizeJob
 from alteredavatar.export.outputs import OutputConfig
-from alteredavatar.errors import AlteredAvatarError
+from alteredavatar.errors import AlteredAvatarError, ConfigError
+from alteredavatar.meta.config import MetaTrainConfig
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -167,51 +170,68 @@ class Mix:
 class MetaTrain:
     """Meta-learn a fast-adapting initialization of the style parameters (Reptile / FOMAML / Meta-SGD).
 
-    Runs on N processes with `torchrun --nproc-per-node N -m alteredavatar.cli meta-train CONFIG`
-    (see docs/distributed.md). Checkpoints every few outer steps; `--resume` continues bit-identically.
+    `alteredavatar meta-train CONFIG [flags]`: CONFIG is a preset (texture-stage1, texture-stage2, texture,
+    texture-fomaml, texture-metasgd, clip; see alteredavatar/meta/presets.py) or a YAML file of the same keys;
+    any field can then be overridden by its flag. Runs on N processes with `torchrun --nproc-per-node N -m
+    alteredavatar.cli meta-train CONFIG` (docs/meta_learning.md). Checkpoints every few outer steps; `--resume`
+    continues bit-identically.
     """
 
-    config: tyro.conf.Positional[Path]
-    """Run config YAML (algorithm, training, tasks, style bank); see configs/meta_texture.yaml."""
+    run: Annotated[MetaTrainConfig, tyro.conf.arg(name="")] = field(default_factory=MetaTrainConfig)
     out: Path = Path("runs/meta")
     resume: bool = False
     """Continue from the checkpoint in --out."""
     net: Path | None = None
+    """Avatar network weights (default: the built-in pretrained network)."""
     install: bool = False
     """Also copy the result to the package as the default initialization `stylize` picks up."""
-    device: str | None = None
-    """Overrides the config's `device:` (default auto: CUDA when torch sees a GPU, else CPU)."""
+    command: tyro.conf.Suppress[str] = ""
 
-    def run(self) -> dict:
+    def run_command(self) -> dict:
+        from alteredavatar.meta import distributed
         from alteredavatar.meta.run import meta_train
 
-        cmd = f"alteredavatar meta-train {self.config} --out {self.out}" + (f" --net {self.net}" if self.net else "")
-        from alteredavatar.meta import distributed
-
         try:
-            summary = meta_train(self.config, self.out, self.resume, self.net, command=cmd, device=self.device)
+            summary = meta_train(self.run, self.out, self.resume, self.net, command=self.command)
         except KeyboardInterrupt:
-            console.print(self.resume_hint(cmd))
+            console.print(escape(self.resume_hint()))
             raise
         finally:
             distributed.shutdown()  # no-op without torchrun
         if "init" in summary:
-            console.print(f"initialization written to {summary['init']}")
+            console.print(escape(f"initialization written to {summary['init']}"))
             if self.install:
                 from alteredavatar.meta.install import install_init
 
-                console.print(f"installed as {install_init(self.out)}")
+                console.print(escape(f"installed as {install_init(self.out)}"))
         return summary
 
-    def resume_hint(self, cmd: str) -> str:
-        """What an interrupted run `cmd` kept (its last checkpoint, if any) and the command that continues it."""
+    def resume_hint(self) -> str:
+        """What an interrupted run kept (its last checkpoint, if any) and the command that continues it."""
         from alteredavatar.meta.trainer import CKPT_JSON
 
+        cmd = self.command.replace(" --resume", "")
         try:
             step = json.loads((self.out / CKPT_JSON).read_text())["step"]
         except (OSError, ValueError, KeyError):
             return f"no checkpoint was written to {self.out} yet; start again with `{cmd}`"
         return f"the last checkpoint (outer step {step}) is in {self.out}; continue with `{cmd} --resume`"
+
+    @classmethod
+    def parse(cls, args: list[str]) -> MetaTrain:
+        """`CONFIG [flags]` -> the command, the config read first and the flags applied over it."""
+        from alteredavatar.meta.config import load_meta_config
+        from alteredavatar.meta.presets import PRESETS
+
+        prog = "alteredavatar meta-train CONFIG"
+        if not args or args[0].startswith("-"):
+            if any(a in ("-h", "--help") for a in args):
+                return tyro.cli(cls, args=args, prog=prog, description=cls.__doc__)
+            raise ConfigError(f"meta-train needs CONFIG first: a preset ({', '.join(PRESETS)}) or a .yaml file")
+        base = cls(run=load_meta_config(args[0]))
+        cmd = tyro.cli(cls, args=args[1:], default=base, prog=prog.replace("CONFIG", args[0]), description=cls.__doc__)
+        cmd.command = shlex.join(["alteredavatar", "meta-train", *args])
+        return cmd
 
 
 @dataclass
@@ -251,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         argv.remove("--debug")
     torch.set_num_threads(int(os.environ.get("ALTEREDAVATAR_THREADS", torch.get_num_threads())))
     try:
+        if argv[:1] == ["meta-train"]:  # CONFIG is read before the flags that override it
+            MetaTrain.parse(argv[1:]).run_command()
+            return 0
         cmd = tyro.extras.subcommand_cli_from_dict(  # config checks in __post_init__ may raise
             COMMANDS,
             args=argv,

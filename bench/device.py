@@ -56,7 +56,7 @@ def stylize_step_seconds(device: torch.device, warmup: int, repeats: int) -> lis
     obj = ObjectiveConfig()
     guide = StyleGuide(StyleSpec(guidance="texture"), obj, device, image=procedural_style("mosaic", 100, 256))
     stylizer = Stylizer(avatar, guide, AdaptConfig(steps=1), obj, source=source)
-    opt = stylizer.optimizer()
+    opt = stylizer.make_optimizer(stylizer.params)
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)

@@ -11,8 +11,8 @@ steps and seconds (a) needs to reach the style score that (b) reaches after 100 
 (target >= 10x fewer steps). Repeated for the held-out identity.
 
 Writes bench/results/meta.{json,md,png} (`--stem` renames them).  Run: `python bench/meta.py --init
-reptile=runs/meta_texture ...` (`make bench` lists every run it compares). The paper's setting, prompts:
-`--guidance clip --config configs/meta_clip.yaml --clip CLIP --judge OTHER_CLIP --init reptile=RUN`.
+reptile=runs/texture ...` (`make bench` lists every run it compares). The paper's setting, prompts:
+`--guidance clip --config clip --clip CLIP --judge OTHER_CLIP --init reptile=RUN`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import torch
 from alteredavatar.adapt.guide import StyleGuide, StyleSpec
 from alteredavatar.adapt.loop import AdaptConfig, Stylizer
 from alteredavatar.adapt.objective import ObjectiveConfig
-from alteredavatar.adapt.schedule import ElementwiseAdam, LrSchedule
 from alteredavatar.adapt.style_file import apply_style, load_style
 from alteredavatar.avatar.identities import HELD_OUT
 from alteredavatar.avatar.pretrained import load_avatar_with_reference
@@ -37,7 +36,7 @@ from alteredavatar.guidance.clip import DEFAULT_CLIP, load_clip
 from alteredavatar.meta.algorithms import rated_sgd_step
 from alteredavatar.meta.avatar_tasks import clip_text_score, geometry_score, identity_score, style_score
 from alteredavatar.meta.bank import StyleBank
-from alteredavatar.meta.run import load_run_config
+from alteredavatar.meta.config import load_meta_config
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EVAL_SEED = 1234  # texture evaluator seed; training uses 0, meta-train's own eval 4321
@@ -49,14 +48,11 @@ JUDGE = None  # a second CLIP (another model) that scores prompt styles; set by 
 
 
 def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates: dict | None = None,
-          schedule: dict | None = None, element_rates: dict | None = None, keep_state: bool = False,
-          objective: dict | None = None, **adapt) -> dict:
+          keep_state: bool = False, objective: dict | None = None, **adapt) -> dict:
     """Adapt one style from `init` with the product loop (AdaptConfig overrides in `adapt`); metrics at
     CHECKPOINTS (<= steps), and with `keep_state` the adapted style state (name -> tensor) as "state".
-    `schedule`: the init's learned per-step rates (its JSON `lr_schedule`), used the way `stylize` uses them.
     With `rates` (Meta-SGD's learned α, named like the style state) the update is Meta-SGD's own rule
-    θ ← θ − α ⊙ ∇L instead of Adam; with `element_rates` (Reptile's per-element rates) it is Adam at those rates.
-    `objective`: ObjectiveConfig overrides (default: the product's objective)."""
+    θ ← θ − α ⊙ ∇L instead of Adam. `objective`: ObjectiveConfig overrides (default: the product's)."""
     avatar, source = load_avatar_with_reference(f"builtin:{identity}")
     if init is not None:
         apply_style(avatar.net, init)
@@ -64,14 +60,10 @@ def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates:
     spec = StyleSpec(text=entry.text, guidance=GUIDANCE, clip=CLIP_MODEL)
     guide = StyleGuide(spec, obj, image=entry.image())
     names = list(avatar.net.style_state())
+    factory = None if rates is None else (lambda params: MetaSGDStep(params, [rates[name] for name in names]))
     stylizer = Stylizer(avatar, guide, AdaptConfig(**{"steps": 1, "seed": seed, **adapt}), obj, source=source,
-                        schedule=LrSchedule.from_json(schedule, names) if schedule else None)
-    if rates is not None:
-        opt = MetaSGDStep(stylizer.params, [rates[name] for name in names])
-    elif element_rates is not None:
-        opt = ElementwiseAdam(stylizer.params, [element_rates[name] for name in names])
-    else:
-        opt = stylizer.optimizer()
+                        optimizer=factory)
+    opt = stylizer.make_optimizer(stylizer.params)
     style_img = entry.image()
     points, elapsed = [], 0.0
     for step in range(steps + 1):
@@ -83,12 +75,7 @@ def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates:
         if step == steps:
             break
         t = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        if rates is None:
-            stylizer.step_lr(opt, step)
-        loss, _ = stylizer.loss(stylizer.gen)
-        loss.backward()
-        opt.step()
+        stylizer.step(opt, step)
         elapsed += time.perf_counter() - t
     out = {"style": entry.name, "identity": identity, "points": points}
     if keep_state:
@@ -358,8 +345,9 @@ def budget(meta: dict) -> str:
     cfg = meta.get("config", {})
     algo = cfg.get("algorithm", "?")
     train, tasks, inner = cfg.get("train", {}), cfg.get("tasks", {}), cfg.get(algo, {})
+    adapt = tasks.get("adapt", tasks)  # typed configs nest batch/res under tasks.adapt; older inits did not
     text = (f"{algo}: {train.get('outer_steps', '?')} outer x {train.get('tasks_per_step', '?')} tasks x "
-            f"{inner.get('inner_steps', '?')} inner, {tasks.get('batch', '?')} views @ {tasks.get('res', '?')} px")
+            f"{inner.get('inner_steps', '?')} inner, {adapt.get('batch', '?')} views @ {adapt.get('res', '?')} px")
     if "warm_start" in meta:
         text = budget(meta["warm_start"]) + "; then " + text
     return text
@@ -367,14 +355,11 @@ def budget(meta: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", default="configs/meta_texture.yaml")
+    ap.add_argument("--config", default="texture", help="meta-train preset or YAML whose held-out styles to use")
     ap.add_argument("--init", action="append", default=[], metavar="NAME=RUN",
-                    help="an initialization to compare: a meta-train run folder (init.safetensors; its learned "
-                         "per-step rates, when it has them, are used as stylize uses them; Meta-SGD's init_alpha.* "
-                         "and Reptile's per-element init_rates.* with their own update rules). Repeatable; the "
-                         "first one is also run on the held-out identity.")
-    ap.add_argument("--constant-lr", action="append", default=[], metavar="NAME",
-                    help="also run init NAME at the constant lr 0.02 instead of its learned rates (an ablation)")
+                    help="an initialization to compare: a meta-train run folder (init.safetensors; Meta-SGD's "
+                         "init_alpha.* with its own update rule). Repeatable; the first one is also run on the "
+                         "held-out identity.")
     ap.add_argument("--baseline-steps", type=int, default=100)
     ap.add_argument("--meta-steps", type=int, default=30)
     ap.add_argument("--styles", type=int, default=8)
@@ -403,12 +388,10 @@ def main() -> None:
     evaluator = set_clip_scoring(args.guidance, args.clip, args.judge)
     torch.set_num_threads(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    bank = StyleBank.from_dict(load_run_config(args.config)["styles"], Path(args.config).parent)
+    bank = StyleBank.from_config(load_meta_config(args.config).styles)
     held = bank.held_out[: args.styles]
     inits: dict[str, dict | None] = {"unstylized": None}
     rates: dict[str, dict] = {}  # Meta-SGD's learned per-parameter rates, where a run saved them
-    schedules: dict[str, dict] = {}  # learned per-step Adam rates that come with an init
-    element_rates: dict[str, dict] = {}  # learned per-element Adam rates (Reptile rates_per_element)
     budgets: dict[str, str] = {"unstylized": "none"}
     report_old = json.loads(args.reuse.read_text()) if args.reuse else {}
     if report_old and report_old.get("threads") != args.threads:
@@ -422,19 +405,9 @@ def main() -> None:
             raise SystemExit(f"--init {spec}: expected NAME=RUN with RUN/init.safetensors (run meta-train first)")
         inits[name], meta = load_style(Path(run) / "init.safetensors")
         budgets[name] = budget(meta)
-        if "lr_schedule" in meta:
-            schedules[name] = meta["lr_schedule"]
         if (Path(run) / "init_alpha.safetensors").exists():
             rates[name] = load_style(Path(run) / "init_alpha.safetensors")[0]
-        if (Path(run) / "init_rates.safetensors").exists():
-            element_rates[name] = load_style(Path(run) / "init_rates.safetensors")[0]
-    for name in args.constant_lr:
-        if name not in schedules:
-            raise SystemExit(f"--constant-lr {name}: that init has no learned rates to ablate")
-        inits[f"{name}, lr 0.02"] = inits[name]
-        budgets[f"{name}, lr 0.02"] = budgets[name] + " (its learned rates not used)"
-    extra = {name: {"rates": rates.get(name), "schedule": schedules.get(name), "element_rates": element_rates.get(name)}
-             for name in inits}
+    extra = {name: {"rates": rates.get(name)} for name in inits}
     if args.looks_only:
         look_sheet(inits, held[0], RESULTS / f"{stem}_looks.png", extra)
         return
@@ -466,8 +439,7 @@ def main() -> None:
                     if name not in inits:
                         raise SystemExit(f"--seeds {args.seeds}: pass --init for {name} to run its other seeds")
                     seed_points.append(curve(inits[name], identity, e, steps, seed=i + 1000 * s,
-                                             rates=rates.get(name), schedule=schedules.get(name),
-                                             element_rates=element_rates.get(name))["points"])
+                                             rates=rates.get(name))["points"])
                 seed_points = seed_points[: args.seeds]
                 runs[name].append({"style": e.name, "identity": identity, "seed_points": seed_points,
                                    "points": mean_points(seed_points)})

@@ -12,7 +12,8 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from alteredavatar.adapt.objective import ObjectiveConfig, foreground_crops
+from alteredavatar.adapt.objective import ObjectiveConfig
+from alteredavatar.guidance.image_ops import foreground_crops
 from alteredavatar.errors import ConfigError, StyleInputError
 from alteredavatar.guidance.clip import DEFAULT_CLIP, load_clip
 from alteredavatar.guidance.clip_losses import ClipGuidance

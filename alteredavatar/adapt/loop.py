@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -17,8 +18,8 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from alteredavatar.adapt.guide import StyleGuide
-from alteredavatar.adapt.objective import ObjectiveConfig, displacement_regularizer, lowpass_distance
-from alteredavatar.adapt.schedule import LrSchedule, per_tensor_adam
+from alteredavatar.adapt.objective import ObjectiveConfig, displacement_regularizer
+from alteredavatar.guidance.image_ops import lowpass_distance
 from alteredavatar.avatar.expressions import ExpressionSamplerConfig, sample_expressions
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.seams import seam_loss
@@ -75,20 +76,20 @@ class AdaptResult:
     interrupted: bool = False
 
 
+OptimizerFactory = Callable[[list[torch.Tensor]], torch.optim.Optimizer]
+
+
 class Stylizer:
     """Holds one stylization problem (avatar, guide, configs) and runs steps on the style parameters."""
 
     def __init__(self, avatar: AnimatableAvatar, guide: StyleGuide, cfg: AdaptConfig, obj: ObjectiveConfig,
-                 source: AnimatableAvatar | None = None, schedule: LrSchedule | None = None):
+                 source: AnimatableAvatar | None = None, optimizer: OptimizerFactory | None = None):
         """`source` renders the unstylized reference; by default a frozen copy of `avatar` as it is now.
-        `schedule`: per-step, per-tensor rates (a meta-learned init's) used instead of the constant `cfg.lr`."""
+        `optimizer` builds the optimizer over the style parameters (default: Adam at `cfg.lr`), e.g. a
+        meta-learned update rule to compare against."""
         cfg.check()
-        if schedule is not None and cfg.subset != "both":
-            raise ConfigError("a learned-rate schedule drives the whole style subset; use --adapt.subset both "
-                              "or --no-learned-rates")
-        if schedule is not None and schedule.names != list(avatar.net.style_state()):
-            raise ConfigError("the learning-rate schedule was made for another avatar network")
-        self.avatar, self.guide, self.cfg, self.obj, self.schedule = avatar, guide, cfg, obj, schedule
+        self.avatar, self.guide, self.cfg, self.obj = avatar, guide, cfg, obj
+        self.make_optimizer = optimizer or (lambda params: torch.optim.Adam(params, lr=cfg.lr))
         self.source = source or AnimatableAvatar(avatar.mesh, copy.deepcopy(avatar.net))
         self.source.requires_grad_(False)
         avatar.net.requires_grad_(False)
@@ -114,17 +115,19 @@ class Stylizer:
         total = (1 - s) * style + s * ident + reg
         return total, {"loss": total.item(), "style": style.item(), "identity": ident.item(), "reg": reg.item()}
 
-    def optimizer(self) -> torch.optim.Adam:
-        """Adam over the style parameters (one group per tensor; `step_lr` sets the rates of each step)."""
-        return per_tensor_adam(self.params, self.cfg.lr)
-
-    def step_lr(self, opt: torch.optim.Optimizer, step: int) -> None:
-        """Rates for `step`: the schedule's row when there is one, else the constant `cfg.lr`."""
-        if self.schedule is not None:
-            self.schedule.apply(opt, step)
+    def step(self, opt: torch.optim.Optimizer, step: int) -> dict[str, float]:
+        """One update of the style parameters with `opt` (built by the optimizer factory); returns the loss parts."""
+        opt.zero_grad(set_to_none=True)
+        loss, parts = self.loss(self.gen)
+        if not torch.isfinite(loss):
+            raise TrainingError(f"the loss became {parts['loss']} at step {step}; nothing was written. "
+                                "Try a lower --adapt.lr.")
+        loss.backward()
+        opt.step()
+        return parts
 
     def run(self, progress: bool = True, label: str = "stylize") -> AdaptResult:
-        opt = self.optimizer()
+        opt = self.make_optimizer(self.params)
         history: list[dict[str, float]] = []
         interrupted = False
         start = time.perf_counter()
@@ -134,14 +137,7 @@ class Stylizer:
             task = bar.add_task(label, total=self.cfg.steps, loss=float("nan"))
             try:
                 for step in range(self.cfg.steps):
-                    opt.zero_grad(set_to_none=True)
-                    self.step_lr(opt, step)
-                    loss, parts = self.loss(self.gen)
-                    if not torch.isfinite(loss):
-                        raise TrainingError(f"the loss became {parts['loss']} at step {step}; nothing was written. "
-                                            "Try a lower --adapt.lr.")
-                    loss.backward()
-                    opt.step()
+                    parts = self.step(opt, step)
                     history.append({"step": step, "seconds": time.perf_counter() - start, **parts})
                     bar.update(task, advance=1, loss=parts["loss"])
             except KeyboardInterrupt:

@@ -18,7 +18,6 @@ import alteredavatar
 from alteredavatar.adapt.guide import StyleGuide, StyleSpec
 from alteredavatar.adapt.loop import AdaptConfig, AdaptResult, Stylizer
 from alteredavatar.adapt.objective import ObjectiveConfig
-from alteredavatar.adapt.schedule import LrSchedule
 from alteredavatar.adapt.style_file import apply_style, load_style, save_style
 from alteredavatar.avatar.pretrained import ASSETS, PRETRAINED_NET, load_avatar_with_reference
 from alteredavatar.device import resolve_device
@@ -45,8 +44,6 @@ class StylizeJob:
     """Avatar network weights (default: the built-in pretrained network)."""
     init: str = "auto"
     """`auto` (meta-learned init when one exists for this network + guidance), `unstylized`, or a style folder."""
-    learned_rates: bool = True
-    """Adapt at the per-step rates meta-learned with the init, when it has them (else Adam at adapt.lr)."""
     eval_clip: str | None = None
     """A second CLIP (hub id or folder) for the metrics, so they are not judged by the training model."""
     device: str = "auto"
@@ -62,27 +59,26 @@ def meta_init_path(guidance: str) -> Path:
     return ASSETS / f"meta_init_{guidance}.safetensors"
 
 
-def choose_init(job: StylizeJob, net_path: Path
-                ) -> tuple[dict[str, torch.Tensor] | None, str, dict | None, str | None]:
-    """(style state to start from or None, a label for the metadata, the init's learned rates as JSON or None,
-    why `auto` fell back to the unstylized start, or None)."""
+def choose_init(job: StylizeJob, net_path: Path) -> tuple[dict[str, torch.Tensor] | None, str, str | None]:
+    """(style state to start from or None, a label for the metadata, why `auto` fell back to the unstylized
+    start, or None)."""
     if job.init == "unstylized":
-        return None, "unstylized", None, None
+        return None, "unstylized", None
     if job.init != "auto":
         state, _ = load_style(job.init)
-        return state, f"style:{job.init}", None, None
+        return state, f"style:{job.init}", None
     guidance = job.style.resolved_guidance()
     path = meta_init_path(guidance)
     make_one = (f"make one with `alteredavatar meta-train CONFIG --out RUN --net {net_path} --install` "
                 f"(tasks: {{guidance: {guidance}}})")
     if not path.exists():
         why = f"no meta-learned init for {guidance} guidance is installed"
-        return None, "unstylized", None, f"{why}; {make_one}"
+        return None, "unstylized", f"{why}; {make_one}"
     state, meta = load_style(path)
     if meta.get("avatar_net_sha256") not in (None, file_sha256(net_path)):
         why = f"the installed meta-learned init ({path.name}) was made for another avatar network"
-        return None, "unstylized", None, f"{why}; {make_one}"
-    return state, f"meta:{path.name}", meta.get("lr_schedule") if job.learned_rates else None, None
+        return None, "unstylized", f"{why}; {make_one}"
+    return state, f"meta:{path.name}", None
 
 
 def check_output_dir(out: Path) -> None:
@@ -104,13 +100,10 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
     judge = load_clip(job.eval_clip, device, offline=job.style.offline or None) if job.eval_clip else guide.clip
     net_path = job.net or PRETRAINED_NET
     avatar, source = load_avatar_with_reference(job.avatar, net_path, device)
-    init, init_label, schedule, init_note = choose_init(job, net_path)
+    init, init_label, init_note = choose_init(job, net_path)
     if init is not None:
         apply_style(avatar.net, init)
-    if schedule is not None:
-        schedule = LrSchedule.from_json(schedule, list(avatar.net.style_state()))
-    result: AdaptResult = Stylizer(avatar, guide, job.adapt, job.objective, source=source,
-                                   schedule=schedule).run(progress)
+    result: AdaptResult = Stylizer(avatar, guide, job.adapt, job.objective, source=source).run(progress)
     avatar.requires_grad_(False)
     metrics = stylization_metrics(avatar, source, guide.style_image, judge, job.style.text,
                                   same_clip_as_training=judge is not None and judge is guide.clip)
@@ -120,7 +113,7 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
         "steps_requested": job.adapt.steps, "interrupted": result.interrupted, "seconds": round(result.seconds, 2),
         "avatar": job.avatar, "avatar_net": str(net_path), "avatar_net_sha256": file_sha256(net_path),
         "init": init_label, **({"init_note": init_note} if init_note else {}),
-        "lr": "learned per-step rates of the init" if schedule else job.adapt.lr, "device": str(device),
+        "lr": job.adapt.lr, "device": str(device),
         "adapt": asdict(job.adapt), "objective": asdict(job.objective),
         "versions": {"alteredavatar": alteredavatar.__version__, "torch": torch.__version__},
         "metrics": {k: v for k, v in metrics.items() if k != "history"},

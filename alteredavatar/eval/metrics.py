@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from alteredavatar.adapt.objective import foreground_crops, lowpass_distance
+from alteredavatar.guidance.image_ops import foreground_crops, lowpass_distance
 from alteredavatar.avatar.expressions import PRESET_NAMES, presets
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.eval.expression import expression_preservation, landmark_model_available

@@ -26,14 +26,13 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from alteredavatar.adapt.schedule import ElementwiseAdam, LrSchedule, per_tensor_adam
 from alteredavatar.errors import ConfigError, TrainingError
 from alteredavatar.meta.task import Task, draw_seed, task_generator
 
 ReduceFn = Callable[[list[torch.Tensor]], list[torch.Tensor]]
 InnerUpdate = Callable[[list[torch.Tensor]], None]
 _INNER_OPTS = ("adam", "sgd")
-ALPHA_INITS = ("constant", "normalized", "trajectory")
+ALPHA_INITS = ("constant", "normalized")
 
 
 def identity_reduce(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -59,26 +58,14 @@ class ReptileConfig:
     inner_opt: str = "adam"  # "adam" | "sgd"
     outer_lr: float = 1.0  # ε at step 0
     outer_lr_final: float = 0.0  # ε at step >= total_steps
-    total_steps: int = 1000
-    learn_rates: bool = False
-    """Also meta-learn the inner Adam's rate per step and per tensor (MAML++'s LSLR), first-order: after the
-    k steps one query gradient q gives ∂L/∂log lr[s, t] ≈ <q_t, Δθ_t at step s>. Needs inner_opt "adam"."""
-    rates_per_step: bool = True
-    """One rate per step and tensor (MAML++); false: one rate per tensor shared by all steps (Meta-SGD per layer)."""
-    rates_lr: float = 0.03
-    """Outer Adam rate on the log rates (a step changes a rate by about this fraction)."""
-    rates_per_element: bool = False
-    """One rate per parameter element, shared by all steps (Meta-SGD's α inside Adam's step); needs
-    learn_rates and rates_per_step: false. First-order gradient: ∂L/∂log lr ≈ q ⊙ (θ' − θ)."""
+    total_steps: int | None = None
+    """Outer steps over which ε anneals to outer_lr_final; None keeps ε at outer_lr (meta-train's config
+    fills in the run's outer steps)."""
 
     def check(self) -> None:
         _check_common(self)
-        if self.outer_lr_final < 0 or self.total_steps < 1:
+        if self.outer_lr_final < 0 or (self.total_steps is not None and self.total_steps < 1):
             raise ConfigError("outer_lr_final must be >= 0 and total_steps >= 1")
-        if self.learn_rates and (self.inner_opt != "adam" or not self.rates_lr > 0):
-            raise ConfigError("learn_rates needs inner_opt 'adam' and rates_lr > 0")
-        if self.rates_per_element and not (self.learn_rates and not self.rates_per_step):
-            raise ConfigError("rates_per_element needs learn_rates: true and rates_per_step: false")
 
 
 @dataclass
@@ -109,13 +96,7 @@ class MetaSGDConfig:
     alpha_init: str = "constant"
     """"constant": α = inner_lr everywhere. "normalized": before the first outer step, per tensor
     α = inner_lr / RMS(∇L) averaged over that step's tasks, so the first SGD step moves every tensor by about
-    inner_lr like an Adam step would (needed when gradient scales differ by orders of magnitude).
-    "trajectory": the same, with the RMS the largest met along an inner_steps-long Adam(calib_lr) run per task,
-    so no SGD step along the loop moves a tensor by much more than inner_lr. Needed when the gradient grows
-    after the first step, e.g. an L1 regulariser at its kink at the start: "normalized" then scales the
-    later, larger gradients into steps that overshoot."""
-    calib_lr: float = 0.02
-    """Adam rate of the reference run that "trajectory" measures gradients along."""
+    inner_lr like an Adam step would (needed when gradient scales differ by orders of magnitude)."""
 
     def check(self) -> None:
         _check_common(self)
@@ -123,8 +104,6 @@ class MetaSGDConfig:
             raise ConfigError(f"outer_lr_alpha must be > 0, got {self.outer_lr_alpha}")
         if self.alpha_init not in ALPHA_INITS:
             raise ConfigError(f"alpha_init must be one of {ALPHA_INITS}, got {self.alpha_init!r}")
-        if not self.calib_lr > 0:
-            raise ConfigError(f"calib_lr must be > 0, got {self.calib_lr}")
 
 
 @torch.no_grad()
@@ -283,24 +262,6 @@ class MetaAlgorithm:
         self._restore(self._checked(state["params"], self.params, "params"))
         self.meta_steps = int(state["meta_steps"])
 
-    def learns_rates(self) -> str | None:
-        """What inner rates this run learns: "per-step" (a (rows, n) table), "per-element" (tensors shaped
-        like θ) or None. `start_rates` takes rates of that kind."""
-        return None
-
-    def start_rates(self, rates: torch.Tensor | list[torch.Tensor]) -> None:
-        """Start the learned inner rates (absolute learning rates) from an earlier run's, e.g. when a new
-        stage warm-starts from its initialization; they then keep learning."""
-        raise ConfigError(f"{self.name} with this config learns no inner rates")
-
-    @staticmethod
-    def _log_rates(values: list[torch.Tensor], like: list[torch.Tensor], scale: float) -> list[torch.Tensor]:
-        """log(values / scale), shaped and placed like `like`; rates must be finite and > 0."""
-        values = MetaAlgorithm._checked(list(values), like, "rates")
-        if not all(bool(torch.isfinite(v).all() and (v > 0).all()) for v in values):
-            raise ConfigError("rates must be finite and > 0")
-        return [(v.to(r) / scale).log() for v, r in zip(values, like)]
-
     @staticmethod
     def _checked(values: list[torch.Tensor], like: list[torch.Tensor], what: str) -> list[torch.Tensor]:
         shapes = [tuple(v.shape) for v in values]
@@ -311,146 +272,29 @@ class MetaAlgorithm:
 
 
 class Reptile(MetaAlgorithm):
-    """Reptile (Nichol et al. 2018): θ ← θ + ε_t · mean_tasks(θ'_task − θ).
-
-    With ``learn_rates`` the inner Adam runs at learned per-step, per-tensor rates lr[s, t] = inner_lr ·
-    exp(ρ[s, t]) (steps past k reuse row k − 1). With θ_k = θ_0 + Σ_s Δθ_s and each Adam step's size
-    proportional to its rate, ∂θ_k/∂log lr[s, t] ≈ Δθ_{s,t} (later steps' dependence dropped), so a fresh
-    query gradient q at θ_k gives ∂L/∂ρ[s, t] ≈ <q_t, Δθ_{s,t}>: a rate grows while the loss still falls
-    along the steps it scaled and shrinks when they overshoot. An outer Adam steps ρ. With
-    ``rates_per_element`` ρ has one entry per parameter element, shared by all steps, and the same argument
-    gives ∂L/∂ρ ≈ q ⊙ (θ_k − θ_0) (`ElementwiseAdam` takes the steps).
-    """
+    """Reptile (Nichol et al. 2018): θ ← θ + ε_t · mean_tasks(θ'_task − θ), ε annealed linearly."""
 
     name = "reptile"
     config_cls = ReptileConfig
 
-    def __init__(self, params, cfg=None, reduce_fn=None):
-        super().__init__(params, cfg, reduce_fn)
-        self.log_rates: nn.Parameter | None = None  # (rows, n_params): per step (or shared) and tensor
-        self.log_rates_el: list[nn.Parameter] | None = None  # per element, shaped like the parameters
-        if self.cfg.rates_per_element:
-            self.log_rates_el = [nn.Parameter(torch.zeros_like(p.detach())) for p in self.params]
-            self.rates_opt = torch.optim.Adam(self.log_rates_el, lr=self.cfg.rates_lr)
-        elif self.cfg.learn_rates:
-            rows = self.cfg.inner_steps if self.cfg.rates_per_step else 1
-            self.log_rates = nn.Parameter(torch.zeros(rows, len(self.params), dtype=torch.float64))
-            self.rates_opt = torch.optim.Adam([self.log_rates], lr=self.cfg.rates_lr)
-
     def outer_lr_at(self, step: int) -> float:
         """ε_t, linear from outer_lr (step 0) to outer_lr_final (step >= total_steps)."""
+        if self.cfg.total_steps is None:
+            return self.cfg.outer_lr
         frac = min(max(step, 0) / self.cfg.total_steps, 1.0)
         return self.cfg.outer_lr + (self.cfg.outer_lr_final - self.cfg.outer_lr) * frac
 
-    def rates(self) -> torch.Tensor | None:
-        """The learned inner rates, (inner_steps or 1, n_params) absolute learning rates, or None."""
-        return None if self.log_rates is None else self.cfg.inner_lr * self.log_rates.detach().exp()
-
-    def element_rates(self) -> list[torch.Tensor] | None:
-        """The learned per-element inner rates (absolute, shaped like the parameters), or None."""
-        return None if self.log_rates_el is None else [self.cfg.inner_lr * r.detach().exp() for r in self.log_rates_el]
-
-    def learns_rates(self) -> str | None:
-        if self.log_rates_el is not None:
-            return "per-element"
-        return None if self.log_rates is None else "per-step"
-
-    def start_rates(self, rates: torch.Tensor | list[torch.Tensor]) -> None:
-        """Per-step: a (K, n) table; row s of this run takes row min(s, K - 1) (later steps reuse the last
-        row, as at test time). Per-element: tensors shaped like θ."""
-        kind = self.learns_rates()
-        if kind is None:
-            super().start_rates(rates)
-        if kind == "per-element":
-            values = self._log_rates(rates, self.log_rates_el, self.cfg.inner_lr)
-        else:
-            table = torch.as_tensor(rates, dtype=torch.float64)
-            if table.dim() != 2 or table.shape[1] != self.log_rates.shape[1]:
-                raise ConfigError(f"rates: expected a (steps, {self.log_rates.shape[1]}) table, "
-                                  f"got {tuple(table.shape)}")
-            rows = torch.stack([table[min(s, table.shape[0] - 1)] for s in range(self.log_rates.shape[0])])
-            values = self._log_rates([rows], [self.log_rates], self.cfg.inner_lr)
-        with torch.no_grad():
-            for r, v in zip(self._rate_tensors(), values):
-                r.copy_(v)
-
-    def _inner_update(self, steps_out: list[list[torch.Tensor]] | None = None) -> InnerUpdate:
-        """Adam at inner_lr, or at the learned rates of each step (recording each step's Δθ in ``steps_out``)."""
-        if self.log_rates_el is not None:
-            opt = ElementwiseAdam(self.params, self.element_rates())
-            return lambda grads: _opt_update(opt, self.params, grads)
-        if self.log_rates is None:
-            return super()._inner_update()
-        opt = per_tensor_adam(self.params, self.cfg.inner_lr)
-        schedule = LrSchedule([str(i) for i in range(len(self.params))], self.rates())
-        count = [0]
-
-        def update(grads: list[torch.Tensor]) -> None:
-            schedule.apply(opt, count[0])
-            before = self._snapshot() if steps_out is not None else None
-            _opt_update(opt, self.params, grads)
-            if steps_out is not None:
-                steps_out.append([p.detach() - b for p, b in zip(self.params, before)])
-            count[0] += 1
-
-        return update
-
-    def _rate_tensors(self) -> list[nn.Parameter]:
-        if self.log_rates_el is not None:
-            return self.log_rates_el
-        return [] if self.log_rates is None else [self.log_rates]
-
-    def _update_templates(self):
-        return [*self.params, *self._rate_tensors()]
-
     def _task_update(self, task, gen, start, step):
-        steps: list[list[torch.Tensor]] = []
-        losses = self._run_inner(task, self.cfg.inner_steps, gen, step, self._inner_update(steps))
+        losses = self.inner_adapt(task, self.cfg.inner_steps, gen, outer_step=step)
         delta = [p.detach() - s for p, s in zip(self.params, start)]
-        if not self.cfg.learn_rates:
-            return delta, losses[0].item(), losses[-1].item()
-        query = self._loss(task, gen, f"at the query loss of outer step {step}")
-        q = self._grads(query)
-        if self.log_rates_el is not None:  # shared by all steps: Σ_s Δθ_s = θ' − θ
-            return [*delta, *(g * d for g, d in zip(q, delta))], losses[0].item(), query.item()
-        # (steps, n) inner products, gathered on the parameters' device and read back once (one sync on CUDA).
-        rate_grad = torch.stack([torch.stack([(g * d).sum() for g, d in zip(q, row)]) for row in steps])
-        rate_grad = rate_grad.to("cpu", torch.float64)
-        if not self.cfg.rates_per_step:  # one shared row: the step displacements add up to θ' − θ
-            rate_grad = rate_grad.sum(0, keepdim=True)
-        return [*delta, rate_grad], losses[0].item(), query.item()
+        return delta, losses[0].item(), losses[-1].item()
 
     def _apply(self, update, step):
         eps = self.outer_lr_at(step)
         with torch.no_grad():
             for p, d in zip(self.params, update):
                 p.add_(d.to(p.dtype), alpha=eps)
-        if self.cfg.learn_rates:
-            _opt_update(self.rates_opt, self._rate_tensors(), update[len(self.params):])
         return {"outer_lr": eps}
-
-    def state_dict(self):
-        state = super().state_dict()
-        if self.cfg.learn_rates:
-            key = "log_rates_el" if self.log_rates_el is not None else "log_rates"
-            values = [r.detach().clone() for r in self._rate_tensors()]
-            state |= {key: values if self.log_rates_el is not None else values[0],
-                      "rates_optimizer": self.rates_opt.state_dict()}
-        return state
-
-    def load_state_dict(self, state):
-        super().load_state_dict(state)
-        if self.cfg.learn_rates:
-            key = "log_rates_el" if self.log_rates_el is not None else "log_rates"
-            if key not in state:
-                raise ConfigError(f"checkpoint has no {key}, but this run learns rates "
-                                  f"({'per element' if self.log_rates_el is not None else 'per tensor'})")
-            saved = list(state[key]) if self.log_rates_el is not None else [state[key]]
-            values = self._checked(saved, self._rate_tensors(), key)
-            with torch.no_grad():
-                for r, v in zip(self._rate_tensors(), values):
-                    r.copy_(v)
-            self.rates_opt.load_state_dict(state["rates_optimizer"])
 
 
 class FOMAML(MetaAlgorithm):
@@ -504,38 +348,13 @@ class MetaSGD(MetaAlgorithm):
         """The per-parameter inner rates α = exp(log α), shaped like θ."""
         return [la.detach().exp() for la in self.log_alpha]
 
-    def learns_rates(self) -> str | None:
-        return "per-element"
-
-    def start_rates(self, rates: torch.Tensor | list[torch.Tensor]) -> None:
-        """α from an earlier run's (tensors shaped like θ); no calibration follows."""
-        with torch.no_grad():
-            for la, v in zip(self.log_alpha, self._log_rates(rates, self.log_alpha, 1.0)):
-                la.copy_(v)
-        self.calibrated = True
-
     def _calibration_rms(self, task: Task) -> list[torch.Tensor]:
-        """Per-tensor RMS(∇L) at θ ("normalized"), or its largest value along ``inner_steps`` steps of
-        Adam(calib_lr) from θ ("trajectory"; θ restored afterwards). Scalars ()."""
+        """Per-tensor RMS(∇L) at θ, scalars (); the gradient's generator is seeded by ``task.seed``."""
         gen = torch.Generator().manual_seed(task.seed)
-        if self.cfg.alpha_init != "trajectory":
-            return [g.pow(2).mean().sqrt() for g in self._grads(self._loss(task, gen, "while calibrating α"))]
-        start, opt = self._snapshot(), _make_opt("adam", self.params, self.cfg.calib_lr)
-        peak = [torch.zeros((), device=p.device) for p in self.params]
-
-        def update(grads: list[torch.Tensor]) -> None:
-            peak[:] = [torch.maximum(m, g.pow(2).mean().sqrt()) for m, g in zip(peak, grads)]
-            _opt_update(opt, self.params, grads)
-
-        try:
-            self._run_inner(task, self.cfg.inner_steps, gen, None, update)
-        finally:
-            self._restore(start)
-        return peak
+        return [g.pow(2).mean().sqrt() for g in self._grads(self._loss(task, gen, "while calibrating α"))]
 
     def calibrate(self, tasks: list[Task]) -> None:
-        """α_i = inner_lr / RMS(∇_i L) per tensor, the RMS (see `alpha_init`) averaged over ``tasks`` (and
-        over processes).
+        """α_i = inner_lr / RMS(∇_i L) per tensor, the RMS averaged over ``tasks`` (and over processes).
 
         Each task's gradients use its own generator seeded by ``task.seed``, so the result does not depend on
         which process handled which task.

@@ -19,6 +19,7 @@ from alteredavatar.avatar.expressions import presets
 from alteredavatar.avatar.identities import TRAIN_IDENTITIES, builtin_avatar
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.network import AvatarNet
+from alteredavatar.guidance.clip import DEFAULT_CLIP
 from alteredavatar.eval.metrics import EvalConfig, eval_renders, texture_metric
 from alteredavatar.meta.bank import StyleEntry
 from alteredavatar.meta.task import Task, mix_seed
@@ -29,7 +30,8 @@ class TaskFamilyConfig:
     """How a meta-training task computes its loss (a cheaper stylization step than test time)."""
 
     guidance: str = "texture"
-    clip: str = "openai/clip-vit-base-patch32"
+    clip: str = DEFAULT_CLIP
+    """The guiding CLIP for text styles (hub id or a folder saved with save_pretrained)."""
     identities: tuple[str, ...] = TRAIN_IDENTITIES
     adapt: AdaptConfig = field(default_factory=lambda: AdaptConfig(batch=2, res=96))
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
@@ -108,7 +110,7 @@ def clip_text_score(avatar: AnimatableAvatar, clip, text: str, res: int = 128) -
 
 def identity_score(avatar: AnimatableAvatar, source: AnimatableAvatar, res: int = 128) -> float:
     """Low-pass image distance to the unstylized avatar on the same views (lower = more recognisable)."""
-    from alteredavatar.adapt.objective import lowpass_distance
+    from alteredavatar.guidance.image_ops import lowpass_distance
 
     cfg = score_views(res)
     return float(lowpass_distance(eval_renders(avatar, cfg)[0], eval_renders(source, cfg)[0]).mean())

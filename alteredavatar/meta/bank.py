@@ -1,26 +1,27 @@
-"""Style task banks from YAML: text prompts, style images, folders of images, procedural styles.
+"""Style task banks: text prompts, style images, folders of images, procedural styles.
 
-A bank has a `train` split and a `held_out` split that meta-training never sees. Example:
+A bank has a `train` split and a `held_out` split that meta-training never sees; `StyleBankConfig` describes
+it (the `styles:` part of a meta-train config, e.g. in YAML):
 
-    train:
-      procedural: {kinds: [stripes, mosaic, marble, strokes, noise, palette, metal, dots], seeds: 0-11}
-      images: [styles/brick.png]
-      folders: [styles/paintings]
-      texts: ["a bronze statue"]
-    held_out:
-      procedural: {kinds: [stripes, mosaic, marble, strokes, noise, palette, metal, dots], seeds: 100-100}
+    styles:
+      train:
+        procedural: {kinds: [stripes, mosaic, marble], seeds: 0-11}
+        images: [styles/brick.png]
+        folders: [styles/paintings]
+        texts: ["a bronze statue"]
+      held_out:
+        procedural: {seeds: 100-100}
 
-`seeds` is a list or an inclusive range "a-b". Images are loaded lazily, through the same checks as
-`stylize --style.image`.
+`seeds` is an inclusive range "a-b" or a comma list "1,5,9". Images are loaded lazily, through the same
+checks as `stylize --style.image`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import yaml
 
 from alteredavatar.errors import ConfigError
 from alteredavatar.guidance.images import load_style_image
@@ -51,38 +52,65 @@ class StyleEntry:
         return self.value if self.kind == "text" else None
 
 
-def _seeds(spec) -> list[int]:
-    if isinstance(spec, int):
-        return [spec]
-    if isinstance(spec, str) and "-" in spec:
-        a, b = (int(x) for x in spec.split("-", 1))
-        return list(range(a, b + 1))
-    return [int(s) for s in spec]
+@dataclass
+class ProceduralStyles:
+    """Procedural styles: every kind x every seed."""
+
+    kinds: tuple[str, ...] = KINDS
+    seeds: str = ""
+    """An inclusive range "a-b" or a comma list "1,5,9" (empty: no procedural styles)."""
 
 
-def parse_split(spec: dict | None, root: Path) -> list[StyleEntry]:
-    """Entries of one split (see module docstring)."""
-    spec = spec or {}
-    unknown = set(spec) - {"procedural", "images", "folders", "texts"}
-    if unknown:
-        raise ConfigError(f"unknown style bank keys {sorted(unknown)}; use procedural, images, folders, texts")
+@dataclass
+class StyleSplit:
+    """One split of the style bank; paths are relative to the bank's `root`."""
+
+    procedural: ProceduralStyles = field(default_factory=ProceduralStyles)
+    images: tuple[str, ...] = ()
+    folders: tuple[str, ...] = ()
+    """Folders of style images (png, jpg, webp, bmp)."""
+    texts: tuple[str, ...] = ()
+    """Text prompts (CLIP guidance)."""
+
+
+@dataclass
+class StyleBankConfig:
+    """Styles to meta-train on, and held-out ones (never trained on) for the evaluation."""
+
+    train: StyleSplit = field(default_factory=StyleSplit)
+    held_out: StyleSplit = field(default_factory=StyleSplit)
+    root: str = "."
+    """Folder the splits' paths are relative to (a YAML config's own folder when read from one)."""
+
+
+def parse_seeds(spec: str) -> list[int]:
+    """ "a-b" (inclusive) or "1,5,9" -> seeds."""
+    try:
+        if "-" in spec.strip().lstrip("-"):
+            a, b = (int(x) for x in spec.split("-", 1))
+            return list(range(a, b + 1))
+        return [int(x) for x in spec.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"procedural seeds must be a range \"a-b\" or a list \"1,5,9\", got {spec!r}") from None
+
+
+def parse_split(split: StyleSplit, root: Path) -> list[StyleEntry]:
+    """Entries of one split."""
     out: list[StyleEntry] = []
-    proc = spec.get("procedural")
-    if proc:
-        kinds = proc.get("kinds", list(KINDS))
-        bad = [k for k in kinds if k not in KINDS]
-        if bad:
-            raise ConfigError(f"unknown procedural kinds {bad}; choose from {', '.join(KINDS)}")
-        out += [StyleEntry(f"{k}-{s}", "procedural", k, s) for s in _seeds(proc.get("seeds", [0])) for k in kinds]
-    for img in spec.get("images", []):
+    kinds = split.procedural.kinds
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise ConfigError(f"unknown procedural kinds {bad}; choose from {', '.join(KINDS)}")
+    out += [StyleEntry(f"{k}-{s}", "procedural", k, s) for s in parse_seeds(split.procedural.seeds) for k in kinds]
+    for img in split.images:
         path = (root / img).resolve()
         out.append(StyleEntry(path.stem, "image", str(path)))
-    for folder in spec.get("folders", []):
+    for folder in split.folders:
         path = (root / folder).resolve()
         if not path.is_dir():
             raise ConfigError(f"style folder {path} does not exist")
         out += [StyleEntry(p.stem, "image", str(p)) for p in sorted(path.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
-    out += [StyleEntry(t, "text", t) for t in spec.get("texts", [])]
+    out += [StyleEntry(t, "text", t) for t in split.texts]
     return out
 
 
@@ -92,20 +120,12 @@ class StyleBank:
     held_out: list[StyleEntry]
 
     @classmethod
-    def from_dict(cls, spec: dict, root: Path = Path(".")) -> "StyleBank":
-        bank = cls(parse_split(spec.get("train"), root), parse_split(spec.get("held_out"), root))
+    def from_config(cls, cfg: StyleBankConfig) -> StyleBank:
+        root = Path(cfg.root)
+        bank = cls(parse_split(cfg.train, root), parse_split(cfg.held_out, root))
         if not bank.train:
-            raise ConfigError("the style bank's train split is empty")
+            raise ConfigError("the style bank's train split is empty; name styles under styles.train")
         overlap = {e.name for e in bank.train} & {e.name for e in bank.held_out}
         if overlap:
             raise ConfigError(f"held-out styles also appear in train: {sorted(overlap)[:5]}")
         return bank
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> "StyleBank":
-        path = Path(path)
-        try:
-            spec = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read style bank {path}: {exc}") from None
-        return cls.from_dict(spec.get("styles", spec), path.parent)

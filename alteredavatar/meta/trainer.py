@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from safetensors.torch import load as load_safetensors_bytes
@@ -38,7 +39,7 @@ from alteredavatar.meta.task import Task, mix_seed
 
 CKPT_FORMAT = "alteredavatar.meta.ckpt/1"
 CKPT_TENSORS, CKPT_JSON = "ckpt.safetensors", "ckpt.json"
-_EXISTS = b"\0checkpoint exists"
+_EXISTS, _MISSING = b"\0checkpoint exists", b"\0no checkpoint"
 SampleTasks = Callable[[int, int, int], list[Task]]  # (outer_step, rank, world_size) -> this rank's tasks
 
 
@@ -50,13 +51,18 @@ class TrainConfig:
     checkpoint_every: int = 100
     eval_every: int = 0
     seed: int = 0
-    out_dir: str = "runs/meta"
+    tasks_per_step: int = 2
+    """Tasks sampled per outer step (meta-train's sampler; split across processes)."""
+    init: str | None = None
+    """meta-train only: start from an earlier initialization (a run's init.safetensors) made for this network."""
 
     def check(self) -> None:
         if self.outer_steps < 1:
-            raise ConfigError(f"outer_steps must be >= 1, got {self.outer_steps}")
+            raise ConfigError(f"train.outer_steps must be >= 1, got {self.outer_steps}")
         if self.checkpoint_every < 0 or self.eval_every < 0:
-            raise ConfigError("checkpoint_every and eval_every must be >= 0 (0 turns them off)")
+            raise ConfigError("train.checkpoint_every and train.eval_every must be >= 0 (0 turns them off)")
+        if self.tasks_per_step < 1:
+            raise ConfigError(f"train.tasks_per_step must be >= 1, got {self.tasks_per_step}")
 
 
 @dataclass
@@ -66,7 +72,6 @@ class TrainResult:
     step: int
     history: list[dict[str, Any]] = field(default_factory=list)
     train_log: list[dict[str, float]] = field(default_factory=list)
-    stopped_early: bool = False
     resumed_from: int | None = None
     segments: list[dict[str, Any]] = field(default_factory=list)
     """One entry per start or resume: the outer step it began at and the caller's `where` (device, processes)."""
@@ -114,7 +119,7 @@ class MetaTrainer:
     (``distributed.init_from_env``).
     """
 
-    def __init__(self, algorithm: MetaAlgorithm, sample_tasks: SampleTasks, cfg: TrainConfig,
+    def __init__(self, algorithm: MetaAlgorithm, sample_tasks: SampleTasks, cfg: TrainConfig, out_dir: str | Path,
                  eval_fn: Callable[[], dict[str, Any]] | None = None, where: dict[str, Any] | None = None):
         cfg.check()
         self.algorithm, self.sample_tasks, self.cfg, self.eval_fn = algorithm, sample_tasks, cfg, eval_fn
@@ -123,7 +128,7 @@ class MetaTrainer:
         self.rank, self.world = distributed.rank(), distributed.world_size()
         if self.world > 1 and algorithm.reduce_fn is identity_reduce:
             algorithm.reduce_fn = distributed.allreduce_mean
-        self.out_dir = Path(cfg.out_dir)
+        self.out_dir = Path(out_dir)
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self.train_log: list[dict[str, float]] = []
@@ -167,10 +172,15 @@ class MetaTrainer:
         data = None
         if self.rank == 0 and path.is_file():
             data = path.read_bytes() if resume else _EXISTS
+        elif self.rank == 0 and resume:
+            data = _MISSING
         data = distributed.broadcast_bytes(data)  # every rank learns the outcome, so none waits forever
         if data == _EXISTS:
             raise ConfigError(f"{path} already holds a checkpoint; resume it (--resume) or use another out_dir")
-        if not data:
+        if data == _MISSING:  # said, not silent; still a fresh start, so torchrun restarts can always pass --resume
+            Console(stderr=True).print(f"--resume: no checkpoint {path} yet; starting at outer step 0",
+                                       markup=False, highlight=False)
+        if not data or data == _MISSING:
             distributed.broadcast_(self.algorithm.params)
             self.segments = [{"from_step": 0, "world_size": self.world, **self.where}]
             return None
@@ -228,14 +238,13 @@ class MetaTrainer:
     def _due(self, every: int) -> bool:
         return every > 0 and self.step % every == 0
 
-    def run(self, resume: bool = False, progress: bool = True, stop_after: int | None = None) -> TrainResult:
+    def run(self, resume: bool = False, progress: bool = True) -> TrainResult:
         """Train to ``cfg.outer_steps`` (from the checkpoint in out_dir when ``resume`` and one exists).
 
         Without ``resume`` an existing checkpoint in out_dir is refused (ConfigError), never overwritten.
 
-        ``stop_after``: return once outer step ``stop_after`` (counted from 0, absolute) has completed and any
-        checkpoint due at it is written — a kill there, for tests. A non-finite task loss raises
-        TrainingError naming the task and step; nothing partial is written.
+        Ctrl-C leaves the last checkpoint (resume continues bit-identically from it). A non-finite task loss
+        raises TrainingError naming the task and step; nothing partial is written.
         """
         resumed_from = self._start(resume)
         started, first = time.perf_counter(), self.step
@@ -254,9 +263,7 @@ class MetaTrainer:
                     self.save_checkpoint()
                     self._log(bar, self._checkpoint_line(time.perf_counter() - started, self.step - first))
                 bar.update(bar_id, completed=self.step, loss=_fmt(stats["loss"]), adapted=_fmt(stats["adapted_loss"]))
-                if stop_after is not None and self.step >= stop_after and self.step < self.cfg.outer_steps:
-                    return TrainResult(self.step, self.history, self.train_log, True, resumed_from, self.segments)
-        return TrainResult(self.step, self.history, self.train_log, False, resumed_from, self.segments)
+        return TrainResult(self.step, self.history, self.train_log, resumed_from, self.segments)
 
 
 def _fmt(x: float) -> str:

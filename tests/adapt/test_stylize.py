@@ -5,7 +5,8 @@ import torch
 
 from alteredavatar.adapt.guide import StyleGuide, StyleSpec
 from alteredavatar.adapt.loop import AdaptConfig, Stylizer
-from alteredavatar.adapt.objective import ObjectiveConfig, foreground_crops
+from alteredavatar.adapt.objective import ObjectiveConfig
+from alteredavatar.guidance.image_ops import foreground_crops
 from alteredavatar.avatar.pretrained import load_avatar, load_avatar_net
 from alteredavatar.export.media import to_uint8, write_png
 from alteredavatar.guidance.procedural import procedural_style

@@ -94,14 +94,18 @@ def test_strength_keeps_its_meaning(tiny_net_path):
     assert dists[0] > dists[1] > dists[2], dists
 
 
-def test_a_schedule_needs_the_whole_subset(tiny_net_path):
-    from alteredavatar.adapt.schedule import LrSchedule
-    from alteredavatar.errors import ConfigError
-
+def test_the_optimizer_factory_drives_the_steps(tiny_net_path):
+    """A caller-supplied update rule replaces Adam: SGD at rate 0 leaves the style exactly where it started."""
     avatar = load_avatar("builtin:ada", load_avatar_net(tiny_net_path))
-    names = list(avatar.net.style_state())
+    start = {k: v.clone() for k, v in avatar.net.style_state().items()}
     obj = ObjectiveConfig()
     guide = StyleGuide(StyleSpec(guidance="vgg"), obj, image=STYLE, render_res=48)
-    with pytest.raises(ConfigError, match="subset"):
-        Stylizer(avatar, guide, AdaptConfig(**FAST, subset="mappers"), obj,
-                 schedule=LrSchedule(names, torch.full((1, len(names)), 0.01)))
+    made = []
+
+    def frozen_sgd(params):
+        made.append(len(params))
+        return torch.optim.SGD(params, lr=0.0)
+
+    result = Stylizer(avatar, guide, AdaptConfig(**{**FAST, "steps": 2}), obj, optimizer=frozen_sgd).run(progress=False)
+    assert made == [len(avatar.net.style_parameters())] and len(result.history) == 2
+    assert all(torch.equal(result.state[k], v) for k, v in start.items())

@@ -19,16 +19,22 @@ from alteredavatar.meta import distributed  # noqa: E402
 from alteredavatar.meta.algorithms import make_algorithm  # noqa: E402
 from alteredavatar.meta.task import Task  # noqa: E402
 from alteredavatar.meta.trainer import MetaTrainer, TrainConfig  # noqa: E402
-from meta.synthetic import ALG_CONFIGS, algorithm_name, learned_tensors, make_module, sampler  # noqa: E402
+from meta.synthetic import ALG_CONFIGS, algorithm_name, interrupted, learned_tensors, make_module, sampler  # noqa: E402
 
 STEPS = 4
 
 
-def train(name: str, out_dir: Path, rank: int, **run) -> list[torch.Tensor]:
+def train(name: str, out_dir: Path, rank: int, interrupt_at: int | None = None, **run) -> list[torch.Tensor]:
     m = make_module(seed=rank)  # rank 1 starts elsewhere: the trainer must sync θ from rank 0
     alg = make_algorithm(algorithm_name(name), m.parameters(), ALG_CONFIGS[name])
-    cfg = TrainConfig(outer_steps=STEPS, checkpoint_every=2, seed=3, out_dir=str(out_dir))
-    MetaTrainer(alg, sampler(m, per_step=2), cfg).run(progress=False, **run)
+    cfg = TrainConfig(outer_steps=STEPS, checkpoint_every=2, seed=3)
+    sample = sampler(m, per_step=2)
+    if interrupt_at is not None:
+        sample = interrupted(sample, interrupt_at)
+    try:
+        MetaTrainer(alg, sample, cfg, out_dir).run(progress=False, **run)
+    except KeyboardInterrupt:
+        pass  # "killed" there: the last checkpoint stays for the resume
     return learned_tensors(alg)
 
 
@@ -38,7 +44,7 @@ def main(out: Path) -> None:
     for name in ALG_CONFIGS:
         theta = train(name, out / name, rank)
         save_safetensors_atomic({str(i): t for i, t in enumerate(theta)}, out / f"{name}-rank{rank}.safetensors")
-    train("reptile", out / "cut", rank, stop_after=3)
+    train("reptile", out / "cut", rank, interrupt_at=3)
     theta = train("reptile", out / "cut", rank, resume=True)
     save_safetensors_atomic({str(i): t for i, t in enumerate(theta)}, out / f"resumed-rank{rank}.safetensors")
 
@@ -53,7 +59,7 @@ def main(out: Path) -> None:
 
     error = None
     try:
-        MetaTrainer(alg, sample, TrainConfig(outer_steps=3, checkpoint_every=1, out_dir=str(out / "bad"))).run(
+        MetaTrainer(alg, sample, TrainConfig(outer_steps=3, checkpoint_every=1), out / "bad").run(
             progress=False)
     except TrainingError as exc:
         error = str(exc)

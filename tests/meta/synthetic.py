@@ -56,19 +56,24 @@ ALG_CONFIGS = {
     "fomaml": dict(inner_steps=2, inner_lr=0.05, inner_opt="adam", outer_lr=0.05),
     "metasgd": dict(inner_steps=2, inner_lr=0.05, outer_lr=0.05, alpha_init="normalized"),
 }
-ALG_CONFIGS["reptile+rates"] = {**ALG_CONFIGS["reptile"], "learn_rates": True}  # Reptile + learned inner rates
-ALG_CONFIGS["reptile+elrates"] = {**ALG_CONFIGS["reptile+rates"], "rates_per_step": False, "rates_per_element": True}
-
 
 def algorithm_name(key: str) -> str:
-    """The algorithm behind an ALG_CONFIGS key ("reptile+rates" -> "reptile")."""
+    """The algorithm behind an ALG_CONFIGS key (a variant "name+x" runs algorithm "name")."""
     return key.split("+")[0]
 
 
+def interrupted(sample, step: int):
+    """`sample` that raises KeyboardInterrupt when outer step `step` asks for its tasks (a Ctrl-C there)."""
+
+    def wrapped(t: int, rank: int, world: int) -> list[Task]:
+        if t == step:
+            raise KeyboardInterrupt
+        return sample(t, rank, world)
+
+    return wrapped
+
+
 def learned_tensors(alg) -> list[torch.Tensor]:
-    """Everything an algorithm learns: θ, then Meta-SGD's α or Reptile's learned log rates when present."""
+    """Everything an algorithm learns: θ, then Meta-SGD's α when present."""
     extra = list(getattr(alg, "alpha", []))
-    if getattr(alg, "log_rates", None) is not None:
-        extra.append(alg.log_rates.detach())
-    extra += list(getattr(alg, "log_rates_el", None) or [])
     return [p.detach() for p in alg.params] + [a.detach() for a in extra]

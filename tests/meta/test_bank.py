@@ -3,7 +3,8 @@ import pytest
 from alteredavatar.errors import ConfigError
 from alteredavatar.export.media import to_uint8, write_png
 from alteredavatar.guidance.procedural import KINDS, procedural_style
-from alteredavatar.meta.bank import StyleBank
+from alteredavatar.meta.bank import StyleBank, StyleBankConfig, StyleSplit, ProceduralStyles
+from alteredavatar.meta.config import load_meta_config
 
 
 def test_bank_from_yaml_with_every_source_and_a_held_out_split(tmp_path):
@@ -19,9 +20,9 @@ def test_bank_from_yaml_with_every_source_and_a_held_out_split(tmp_path):
         "    folders: [imgs]\n"
         "    texts: ['a bronze statue']\n"
         "  held_out:\n"
-        "    procedural: {seeds: [100]}\n"
+        "    procedural: {seeds: '100'}\n"
     )
-    bank = StyleBank.from_yaml(tmp_path / "bank.yaml")
+    bank = StyleBank.from_config(load_meta_config(tmp_path / "bank.yaml").styles)
     kinds = [e.kind for e in bank.train]
     assert kinds.count("procedural") == 6 and kinds.count("image") == 3 and kinds.count("text") == 1
     assert len(bank.held_out) == len(KINDS)
@@ -38,12 +39,16 @@ def test_procedural_styles_are_deterministic_and_varied():
     assert min((m1 - m2).abs().sum() for i, m1 in enumerate(means) for m2 in means[i + 1:]) > 0.01
 
 
+def split(**procedural) -> StyleSplit:
+    return StyleSplit(procedural=ProceduralStyles(**procedural))
+
+
 def test_bad_banks_get_clear_errors(tmp_path):
     with pytest.raises(ConfigError, match="empty"):
-        StyleBank.from_dict({"train": {}})
+        StyleBank.from_config(StyleBankConfig(train=StyleSplit()))
     with pytest.raises(ConfigError, match="unknown procedural"):
-        StyleBank.from_dict({"train": {"procedural": {"kinds": ["plaid"]}}})
+        StyleBank.from_config(StyleBankConfig(train=split(kinds=("plaid",))))
     with pytest.raises(ConfigError, match="also appear"):
-        StyleBank.from_dict({"train": {"procedural": {"seeds": [1]}}, "held_out": {"procedural": {"seeds": [1]}}})
+        StyleBank.from_config(StyleBankConfig(train=split(seeds="1"), held_out=split(seeds="1")))
     with pytest.raises(ConfigError, match="does not exist"):
-        StyleBank.from_dict({"train": {"folders": ["nope"]}}, tmp_path)
+        StyleBank.from_config(StyleBankConfig(train=StyleSplit(folders=("nope",)), root=str(tmp_path)))

@@ -55,8 +55,8 @@ def test_two_processes_equal_one_process(tmp_path):
     for name in ALG_CONFIGS:
         m = make_module(0)
         alg = make_algorithm(algorithm_name(name), m.parameters(), ALG_CONFIGS[name])
-        cfg = TrainConfig(outer_steps=4, checkpoint_every=2, seed=3, out_dir=str(tmp_path / "single" / name))
-        MetaTrainer(alg, sampler(m, per_step=2), cfg).run(progress=False)
+        cfg = TrainConfig(outer_steps=4, checkpoint_every=2, seed=3)
+        MetaTrainer(alg, sampler(m, per_step=2), cfg, tmp_path / "single" / name).run(progress=False)
         single = learned_tensors(alg)
         r0, r1 = _theta(tmp_path / f"{name}-rank0.safetensors"), _theta(tmp_path / f"{name}-rank1.safetensors")
         assert all(torch.equal(a, b) for a, b in zip(r0, r1)), f"{name}: ranks diverged"
