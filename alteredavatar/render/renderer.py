@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from alteredavatar.render.cameras import Cameras
-from alteredavatar.render.rasterize import Fragments, fragment_barycentrics, fragment_interpolate, rasterize
+from alteredavatar.raster import (Fragments, fragment_barycentrics, fragment_interpolate, nvdiffrast_available,
+                                  rasterize, sample_texture, vertex_normals)
 
 
 @dataclass
@@ -60,38 +61,6 @@ class RenderOutput:
     image: torch.Tensor
     mask: torch.Tensor
     tri_id: torch.Tensor = field(repr=False)
-
-
-def vertex_normals(verts: torch.Tensor, faces: torch.Tensor, weld: torch.Tensor | None = None) -> torch.Tensor:
-    """Area-weighted vertex normals, averaged over welded copies so UV seams do not show.
-
-    Args:
-        verts: (B, V, 3); faces: (F, 3); weld: (V,) position-unique ids or None.
-    Returns:
-        (B, V, 3) unit normals (differentiable in `verts`).
-    """
-    v0, v1, v2 = (verts[:, faces[:, k]] for k in range(3))
-    face_n = torch.cross(v1 - v0, v2 - v0, dim=-1)  # (B, F, 3), length = 2 * area
-    ids = weld if weld is not None else torch.arange(verts.shape[1], device=verts.device)
-    n_ids = int(ids.max()) + 1
-    acc = verts.new_zeros(verts.shape[0], n_ids, 3)
-    for k in range(3):
-        acc = acc.index_add(1, ids[faces[:, k]], face_n)
-    return F.normalize(acc[:, ids], dim=-1, eps=1e-12)
-
-
-def sample_texture(texture: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
-    """Bilinear texture lookup (differentiable in both).
-
-    Args:
-        texture: (B, C, Ht, Wt), row 0 is v = 1.
-        uv: (B, H, W, 2) in [0, 1].
-    Returns:
-        (B, H, W, C).
-    """
-    grid = torch.stack([uv[..., 0] * 2 - 1, 1 - uv[..., 1] * 2], -1)
-    out = F.grid_sample(texture, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    return out.permute(0, 2, 3, 1)
 
 
 def _to_world(direction, rt: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -154,8 +123,8 @@ def render_mesh(verts: torch.Tensor, faces: torch.Tensor, uvs: torch.Tensor, tex
         raise ValueError(f"{len(cams)} cameras for a batch of {verts.shape[0]} meshes")
     size = max(cfg.res, round(cfg.res * cfg.ssaa))
     screen, depth = cams.project(verts, size, size)
-    if verts.is_cuda and _nvdiffrast() is not None:
-        from alteredavatar.render.nvdiff import rasterize_cuda
+    if verts.is_cuda and nvdiffrast_available():
+        from alteredavatar.raster.nvdiff import rasterize_cuda
 
         tri_id, bary_img = rasterize_cuda(screen, depth, faces, size, size)
         frags = Fragments.from_tri_id(tri_id)
@@ -177,12 +146,3 @@ def render_mesh(verts: torch.Tensor, faces: torch.Tensor, uvs: torch.Tensor, tex
         image = F.adaptive_avg_pool2d(image, cfg.res)
         mask = F.adaptive_avg_pool2d(mask, cfg.res)
     return RenderOutput(image=image, mask=mask, tri_id=tri_id)
-
-
-def _nvdiffrast():
-    try:
-        import nvdiffrast.torch as dr  # optional, CUDA only
-
-        return dr
-    except ImportError:
-        return None

@@ -5,7 +5,8 @@ from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.network import AvatarNet
 from alteredavatar.render.avatar import render_avatar
 from alteredavatar.render.cameras import Cameras, ViewSamplerConfig, orbit, sample_views
-from alteredavatar.render.renderer import RenderConfig, render_mesh, vertex_normals
+from alteredavatar.raster import vertex_normals
+from alteredavatar.render.renderer import RenderConfig, render_mesh
 
 
 def test_gradients_reach_texture_and_displacement(ada):

@@ -1,8 +1,9 @@
 """Optional CUDA backend: nvdiffrast's rasterizer behind the CPU rasterizer's interface.
 
-Used by `render_mesh` only when the tensors are on CUDA and `nvdiffrast` is installed. It returns the
+Used by `render.renderer.render_mesh` only when the tensors are on CUDA and `nvdiffrast` is installed. It returns the
 same (triangle id, perspective-correct barycentrics) pair as `rasterize` + `barycentrics`, so the rest
-of the renderer is shared. Not exercised by CI (no GPU there).
+of the renderer is shared. The PyTorch rasterizer is the reference: tests/raster/test_nvdiff.py compares
+the two on CUDA (skipped without a GPU, as in CI).
 """
 
 from __future__ import annotations
@@ -11,6 +12,15 @@ import torch
 
 _NEAR, _FAR = 0.01, 100.0
 _CTX = {}
+
+
+def nvdiffrast_available() -> bool:
+    """Whether the optional `nvdiffrast` package imports (it needs CUDA to be used)."""
+    try:
+        import nvdiffrast.torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def rasterize_cuda(screen: torch.Tensor, depth: torch.Tensor, faces: torch.Tensor, height: int, width: int):

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from alteredavatar.render.cameras import orbit
-from alteredavatar.render.rasterize import barycentrics, interpolate, rasterize
+from alteredavatar.raster.rasterize import barycentrics, interpolate, rasterize
 
 
 def _quad_scene(dtype=torch.float64):

@@ -1,0 +1,40 @@
+"""The package's arrows point one way: raster <- avatar <- render <- guidance <- adapt/meta/eval <- export <- cli."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import alteredavatar
+
+ROOT = Path(alteredavatar.__file__).parent
+# stage -> stages it may never import (directly or lazily inside functions)
+FORBIDDEN = {
+    "raster": {"avatar", "render", "guidance", "adapt", "meta", "eval", "export", "cli"},
+    "avatar": {"render", "guidance", "adapt", "meta", "eval", "export", "cli"},
+    "render": {"guidance", "adapt", "meta", "eval", "export", "cli"},
+    "guidance": {"adapt", "meta", "eval", "export", "cli"},
+    "eval": {"adapt", "meta", "export", "cli"},
+    "adapt": {"meta", "cli"},
+    "export": {"adapt", "meta", "cli"},
+    "meta": {"cli"},
+}
+
+
+def imported_stages(path: Path) -> set[str]:
+    stages = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+            [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "alteredavatar" and len(parts) > 1:
+                stages.add(parts[1])
+    return stages
+
+
+@pytest.mark.parametrize("stage", sorted(FORBIDDEN))
+def test_stage_imports_only_stages_below_it(stage):
+    bad = {str(p.relative_to(ROOT)): sorted(imported_stages(p) & FORBIDDEN[stage])
+           for p in (ROOT / stage).rglob("*.py")}
+    assert not {k: v for k, v in bad.items() if v}, bad
