@@ -23,6 +23,17 @@ _DEPTH_LEVELS = 2**40  # depth quantisation of the z-buffer key
 _MAX_PAIRS = 4_000_000  # candidate (triangle, pixel) pairs per chunk, bounds peak memory
 
 
+def check_mesh(points: torch.Tensor, faces: torch.Tensor, dim: int, what: str = "vertices") -> None:
+    """Refuse mis-shaped input at the public entry points: points (B, V, dim) or (V, dim), faces (F, 3)
+    integer indices into V (a wrong shape otherwise surfaces as an obscure indexing error deep inside)."""
+    if points.ndim not in (2, 3) or points.shape[-1] != dim:
+        raise ValueError(f"{what}: expected (B, V, {dim}) or (V, {dim}), got {tuple(points.shape)}")
+    if faces.ndim != 2 or faces.shape[1] != 3 or faces.dtype.is_floating_point:
+        raise ValueError(f"faces: expected (F, 3) integer indices, got {tuple(faces.shape)} {faces.dtype}")
+    if faces.numel() and (int(faces.min()) < 0 or int(faces.max()) >= points.shape[-2]):
+        raise ValueError(f"faces index vertices outside 0..{points.shape[-2] - 1}")
+
+
 def _edge(ax, ay, bx, by, px, py):
     """Twice the signed area of (a, b, p); positive when p is left of a->b in a y-down frame."""
     return (bx - ax) * (py - ay) - (by - ay) * (px - ax)
@@ -41,6 +52,9 @@ def rasterize(screen: torch.Tensor, depth: torch.Tensor, faces: torch.Tensor, he
     Returns:
         (B, H, W) int64 triangle ids, -1 where no triangle covers the pixel centre.
     """
+    check_mesh(screen, faces, 2, "screen")
+    if depth.shape != screen.shape[:-1]:
+        raise ValueError(f"depth: expected {tuple(screen.shape[:-1])}, got {tuple(depth.shape)}")
     out = []
     for b in range(screen.shape[0]):
         out.append(_rasterize_one(screen[b].float(), depth[b].float(), faces, height, width, near))
@@ -208,6 +222,9 @@ def rasterize_uv(uvs: torch.Tensor, faces: torch.Tensor, attr: torch.Tensor, res
     Returns:
         (C, res, res) map (row 0 is v = 1, zero off the mesh) and (1, res, res) float coverage mask.
     """
+    check_mesh(uvs, faces, 2, "uvs")
+    if attr.ndim != 2 or attr.shape[0] != uvs.shape[0]:
+        raise ValueError(f"attr: expected ({uvs.shape[0]}, C), got {tuple(attr.shape)}")
     screen = torch.stack([uvs[:, 0] * res, (1 - uvs[:, 1]) * res], -1)[None].to(attr)
     depth = torch.ones(1, uvs.shape[0], dtype=attr.dtype, device=attr.device)
     tri = rasterize(screen, depth, faces, res, res)

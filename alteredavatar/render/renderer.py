@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from alteredavatar.render.cameras import Cameras
 from alteredavatar.raster import (Fragments, fragment_barycentrics, fragment_interpolate, nvdiffrast_available,
                                   rasterize, sample_texture, vertex_normals)
+from alteredavatar.raster.rasterize import check_mesh
 
 
 @dataclass
@@ -119,8 +120,12 @@ def render_mesh(verts: torch.Tensor, faces: torch.Tensor, uvs: torch.Tensor, tex
     Returns:
         RenderOutput with image (B, 3, res, res).
     """
-    if len(cams) != verts.shape[0]:
-        raise ValueError(f"{len(cams)} cameras for a batch of {verts.shape[0]} meshes")
+    check_mesh(verts, faces, 3)
+    if verts.ndim != 3 or len(cams) != verts.shape[0]:
+        raise ValueError(f"{len(cams)} cameras for vertices of shape {tuple(verts.shape)}; expected (B, V, 3)")
+    if uvs.shape != (verts.shape[1], 2) or texture.ndim != 4 or texture.shape[0] not in (1, verts.shape[0]):
+        raise ValueError(f"uvs must be ({verts.shape[1]}, 2) and texture (B or 1, 3, H, W); got "
+                         f"{tuple(uvs.shape)} and {tuple(texture.shape)}")
     size = max(cfg.res, round(cfg.res * cfg.ssaa))
     screen, depth = cams.project(verts, size, size)
     if verts.is_cuda and nvdiffrast_available():

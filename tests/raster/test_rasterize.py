@@ -75,3 +75,24 @@ def test_silhouette_matches_raycasting(ada, yaw, pitch):
     ref = _raycast_silhouette(ada, cams, res)
     iou = (ours & ref).sum() / (ours | ref).sum()
     assert iou >= 0.99, iou
+
+
+def test_mis_shaped_input_is_refused_at_the_entry_points():
+    from alteredavatar.raster import rasterize_uv, sample_texture, vertex_normals
+
+    screen, depth = torch.zeros(1, 3, 2), torch.ones(1, 3)
+    tri = torch.tensor([[0, 1, 2]])
+    with pytest.raises(ValueError, match=r"screen: expected \(B, V, 2\)"):
+        rasterize(torch.zeros(1, 3, 3), depth, tri, 4, 4)
+    with pytest.raises(ValueError, match="faces index vertices outside 0..2"):
+        rasterize(screen, depth, torch.tensor([[0, 1, 3]]), 4, 4)
+    with pytest.raises(ValueError, match="integer indices"):
+        rasterize(screen, depth, tri.float(), 4, 4)
+    with pytest.raises(ValueError, match="depth: expected"):
+        rasterize(screen, torch.ones(1, 4), tri, 4, 4)
+    with pytest.raises(ValueError, match="attr: expected"):
+        rasterize_uv(torch.rand(3, 2), tri, torch.rand(4, 3), 8)
+    with pytest.raises(ValueError, match="vertices"):
+        vertex_normals(torch.rand(1, 3, 2), tri)
+    with pytest.raises(ValueError, match="sample_texture"):
+        sample_texture(torch.rand(1, 3, 4, 4), torch.rand(1, 4, 2))
