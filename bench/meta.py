@@ -21,6 +21,7 @@ import argparse
 import json
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -34,7 +35,11 @@ from alteredavatar.avatar.pretrained import load_avatar_with_reference
 from alteredavatar.errors import AssetMissingError
 from alteredavatar.guidance.clip import DEFAULT_CLIP, load_clip
 from alteredavatar.meta.algorithms import rated_sgd_step
-from alteredavatar.meta.avatar_tasks import clip_text_score, geometry_score, identity_score, style_score
+from alteredavatar.eval.face_id import face_distance, face_model_available
+from alteredavatar.eval.metrics import EvalConfig, eval_renders
+from alteredavatar.guidance.perceptual import gram_distance
+from alteredavatar.meta.avatar_tasks import (clip_text_score, geometry_score, identity_score, score_views,
+                                             style_score)
 from alteredavatar.meta.bank import StyleBank
 from alteredavatar.meta.config import load_meta_config
 
@@ -42,13 +47,21 @@ RESULTS = Path(__file__).resolve().parent / "results"
 EVAL_SEED = 1234  # texture evaluator seed; training uses 0, meta-train's own eval 4321
 CHECKPOINTS = (0, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 75, 100)
 INTERMEDIATE = (20, 30, 50)  # also report the steps to the baseline's score after these many steps
-GUIDANCE = "texture"  # or "clip" (set by main): the guidance of the stylization loop
-CLIP_MODEL = DEFAULT_CLIP  # the CLIP that guides, with GUIDANCE "clip"
-JUDGE = None  # a second CLIP (another model) that scores prompt styles; set by main
 
 
-def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates: dict | None = None,
-          keep_state: bool = False, objective: dict | None = None, **adapt) -> dict:
+@dataclass(frozen=True)
+class Scoring:
+    """How every curve is guided and judged: the loop's guidance, the guiding CLIP (clip guidance) and a
+    second CLIP that scores prompt styles (another model, so the guide does not grade its own work)."""
+
+    guidance: str = "texture"
+    clip: str = DEFAULT_CLIP
+    judge: object | None = None
+    label: str = f"texture-sw(seed={EVAL_SEED})"
+
+
+def curve(init: dict | None, identity: str, entry, steps: int, seed: int, scoring: Scoring = Scoring(),
+          rates: dict | None = None, keep_state: bool = False, objective: dict | None = None, **adapt) -> dict:
     """Adapt one style from `init` with the product loop (AdaptConfig overrides in `adapt`); metrics at
     CHECKPOINTS (<= steps), and with `keep_state` the adapted style state (name -> tensor) as "state".
     With `rates` (Meta-SGD's learned α, named like the style state) the update is Meta-SGD's own rule
@@ -57,7 +70,7 @@ def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates:
     if init is not None:
         apply_style(avatar.net, init)
     obj = ObjectiveConfig(**(objective or {}))
-    spec = StyleSpec(text=entry.text, guidance=GUIDANCE, clip=CLIP_MODEL)
+    spec = StyleSpec(text=entry.text, guidance=scoring.guidance, clip=scoring.clip)
     guide = StyleGuide(spec, obj, image=entry.image())
     names = list(avatar.net.style_state())
     factory = None if rates is None else (lambda params: MetaSGDStep(params, [rates[name] for name in names]))
@@ -68,10 +81,13 @@ def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates:
     points, elapsed = [], 0.0
     for step in range(steps + 1):
         if step in CHECKPOINTS:
-            points.append({"step": step, "seconds": round(elapsed, 3),
-                           "style": style_distance(avatar, entry, style_img),
-                           "identity": identity_score(avatar, source),
-                           "geometry": geometry_score(avatar, source)})
+            point = {"step": step, "seconds": round(elapsed, 3), "style": style_distance(avatar, entry, style_img, scoring),
+                     "identity": identity_score(avatar, source), "geometry": geometry_score(avatar, source)}
+            if scoring.guidance == "vgg":
+                point["vgg_pattern"] = vgg_pattern_distance(avatar, style_img)
+            if step == LOOK_STEPS and face_model_available():
+                point["dlib"] = dlib_distance(avatar, source)
+            points.append(point)
         if step == steps:
             break
         t = time.perf_counter()
@@ -83,31 +99,47 @@ def curve(init: dict | None, identity: str, entry, steps: int, seed: int, rates:
     return out
 
 
-def style_distance(avatar, entry, style_img: torch.Tensor | None) -> float:
+@torch.no_grad()
+def vgg_pattern_distance(avatar, style_img: torch.Tensor) -> float:
+    """Second judge for image styles: VGG Gram distance of the luminance pattern at layers the loss does not
+    use (relu4_2, relu5_1), same views as the texture evaluator (lower = closer to the style's pattern)."""
+    img, mask = eval_renders(avatar, score_views())
+    return float(gram_distance(img, mask, style_img, pattern=True).mean())
+
+
+@torch.no_grad()
+def dlib_distance(avatar, source) -> float | None:
+    """dlib face-recognition distance between front neutral portraits (256 px) of the styled and unstylized
+    avatar; None when no face is found in one of them."""
+    cfg = EvalConfig(yaws=(0.0,), expressions=("neutral",), res=256)
+    return face_distance(eval_renders(avatar, cfg)[0][0], eval_renders(source, cfg)[0][0])["value"]
+
+
+def style_distance(avatar, entry, style_img: torch.Tensor | None, scoring: Scoring) -> float:
     """Lower = more stylized. An image style: the texture evaluator (EVAL_SEED, a seed no training used).
-    A text prompt: 1 - mean CLIP similarity to it under JUDGE, a CLIP other than the one that guided."""
+    A text prompt: 1 - mean CLIP similarity to it under the judge, a CLIP other than the one that guided."""
     if entry.text is None:
         return style_score(avatar, style_img, EVAL_SEED)
-    if JUDGE is None:
+    if scoring.judge is None:
         raise SystemExit("a text style needs a judge CLIP (--judge), another model than the guiding --clip")
-    return 1.0 - clip_text_score(avatar, JUDGE, entry.text)
+    return 1.0 - clip_text_score(avatar, scoring.judge, entry.text)
 
 
-def set_clip_scoring(guidance: str, clip: str, judge: str | None) -> str:
-    """Set the guidance, guiding CLIP and judge for every curve; returns the evaluator's label."""
-    global GUIDANCE, CLIP_MODEL, JUDGE
-    GUIDANCE, CLIP_MODEL = guidance, clip
-    if guidance == "texture":
-        return f"texture-sw(seed={EVAL_SEED})"
+def make_scoring(guidance: str, clip: str, judge: str | None) -> Scoring:
+    """The guidance, guiding CLIP and judge of every curve (the judge's weights are loaded here, so a missing
+    model fails before any curve)."""
+    if guidance in ("texture", "vgg"):
+        extra = " and VGG Gram pattern at unused layers" if guidance == "vgg" else ""
+        return Scoring(guidance, clip, None, f"texture-sw(seed={EVAL_SEED}){extra}")
     if judge is None or judge == clip:
         raise SystemExit("--guidance clip: pass --judge, a CLIP other than --clip, so the model that guided "
                          "does not grade its own work")
     try:  # fail here, saying how to get the weights, rather than inside the first curve
         load_clip(clip)
-        JUDGE = load_clip(judge)
+        model = load_clip(judge)
     except AssetMissingError as err:
         raise SystemExit(f"error: {err}") from None
-    return f"1 - CLIP similarity to the prompt, judge {JUDGE.model_id}"
+    return Scoring(guidance, clip, model, f"1 - CLIP similarity to the prompt, judge {model.model_id}")
 
 
 class MetaSGDStep:
@@ -130,17 +162,22 @@ def seed_runs(run: dict) -> list[list[dict]]:
 
 
 def mean_points(seed_points: list[list[dict]]) -> list[dict]:
-    """Checkpoint-wise mean of style, identity, geometry (where recorded) and seconds over seeds."""
+    """Checkpoint-wise mean over seeds of every number recorded there (a dlib distance only over the seeds
+    whose renders had a face; None when none had)."""
     out = []
     for pts in zip(*seed_points):
-        keys = [k for k in ("seconds", "style", "identity", "geometry") if all(k in p for p in pts)]
-        out.append({"step": pts[0]["step"], **{k: statistics.mean(p[k] for p in pts) for k in keys}})
+        point = {"step": pts[0]["step"]}
+        for k in ("seconds", "style", "vgg_pattern", "identity", "geometry", "dlib"):
+            values = [p[k] for p in pts if p.get(k) is not None]
+            if k in pts[0]:
+                point[k] = statistics.mean(values) if values else None
+        out.append(point)
     return out
 
 
-def steps_to_reach(points: list[dict], target: float) -> tuple[int | None, float | None]:
+def steps_to_reach(points: list[dict], target: float, judge: str = "style") -> tuple[int | None, float | None]:
     for p in points:
-        if p["style"] <= target:
+        if p[judge] <= target:
             return p["step"], p["seconds"]
     return None, None
 
@@ -151,23 +188,24 @@ def median_if_recorded(values) -> float | None:
     return None if any(v is None for v in values) else statistics.median(values)
 
 
-def steps_to_stay(points: list[dict], target: float) -> int | None:
+def steps_to_stay(points: list[dict], target: float, judge: str = "style") -> int | None:
     """First checkpoint from which every later one (to the end of the run) is at or under `target`.
 
     Stricter than `steps_to_reach` where a curve jumps (large Adam steps): a lucky early dip does not count."""
     for i, p in enumerate(points):
-        if all(q["style"] <= target for q in points[i:]):
+        if all(q[judge] <= target for q in points[i:]):
             return p["step"]
     return None
 
 
-def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int) -> dict:
+def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int, judge: str = "style") -> dict:
     """Per init and style: steps/seconds to reach the unstylized start's score after `baseline_steps`.
 
     Medians run over *all* styles, a style that never gets there within its run counting as slower than
     any that does (so the median is "> meta_steps" when half of them miss); the ratio is baseline_steps
     over that median. `within_10x`: styles reached in <= baseline_steps / 10 steps. The `stay` fields use
-    `steps_to_stay` instead; `median_ratio_at_10` is the median of style@10 / target.
+    `steps_to_stay` instead; `median_ratio_at_10` is the median of style@10 / target. `judge`: the point
+    key that scores the style ("style": the texture evaluator, or "vgg_pattern").
     """
     base = {r["style"]: r for r in runs["unstylized"]}
     out = {}
@@ -176,12 +214,13 @@ def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int)
         for r in rs:
             b = base[r["style"]]
             b_end = next(p for p in b["points"] if p["step"] == baseline_steps)
-            step, sec = steps_to_reach(r["points"], b_end["style"])
-            rows.append({"style": r["style"], "target": b_end["style"], "steps": step, "seconds": sec,
-                         "stay_steps": steps_to_stay(r["points"], b_end["style"]),
-                         "style_at_10": next(p["style"] for p in r["points"] if p["step"] == 10),
+            step, sec = steps_to_reach(r["points"], b_end[judge], judge)
+            rows.append({"style": r["style"], "target": b_end[judge], "steps": step, "seconds": sec,
+                         "stay_steps": steps_to_stay(r["points"], b_end[judge], judge),
+                         "style_at_10": next(p[judge] for p in r["points"] if p["step"] == 10),
                          "baseline_seconds": b_end["seconds"],
-                         "style_at_5": next(p["style"] for p in r["points"] if p["step"] == 5),
+                         "style_at_5": next(p[judge] for p in r["points"] if p["step"] == 5),
+                         "dlib_at_10": next((p.get("dlib") for p in r["points"] if p["step"] == 10), None),
                          "identity_at_10": next((p["identity"] for p in r["points"] if p["step"] == 10), None),
                          "geometry_at_10": next((p.get("geometry") for p in r["points"] if p["step"] == 10), None)})
         inf = float("inf")
@@ -205,21 +244,23 @@ def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int)
             "median_style_at_10": statistics.median(x["style_at_10"] for x in rows),
             "median_identity_at_10": statistics.median(x["identity_at_10"] for x in rows),
             "median_geometry_at_10": median_if_recorded(x["geometry_at_10"] for x in rows),
+            "median_dlib_at_10": median_if_recorded(x["dlib_at_10"] for x in rows),
             "meta_steps": baseline_steps if name == "unstylized" else meta_steps,
-            "steps_to_baseline_at": steps_to_baseline_at(rs, base, baseline_steps),
+            "steps_to_baseline_at": steps_to_baseline_at(rs, base, baseline_steps, judge),
         }
     return out
 
 
-def steps_to_baseline_at(rs: list[dict], base: dict[str, dict], baseline_steps: int) -> dict[int, float | None]:
+def steps_to_baseline_at(rs: list[dict], base: dict[str, dict], baseline_steps: int,
+                         judge: str = "style") -> dict[int, float | None]:
     """Median steps (misses slowest; None if the median misses) to reach the unstylized start's score after
     N steps, for N in INTERMEDIATE and `baseline_steps`: where along the baseline the speed-up holds."""
     out = {}
     for n in (*(n for n in INTERMEDIATE if n < baseline_steps), baseline_steps):
         steps = []
         for r in rs:
-            target = next(p["style"] for p in base[r["style"]]["points"] if p["step"] == n)
-            step, _ = steps_to_reach(r["points"], target)
+            target = next(p[judge] for p in base[r["style"]]["points"] if p["step"] == n)
+            step, _ = steps_to_reach(r["points"], target, judge)
             steps.append(float("inf") if step is None else step)
         med = statistics.median(steps)
         out[n] = None if med == float("inf") else med
@@ -229,11 +270,11 @@ def steps_to_baseline_at(rs: list[dict], base: dict[str, dict], baseline_steps: 
 LOOK_STEPS = 10  # the look sheet shows each init before adaptation and after this many steps
 
 
-def look_sheet(inits: dict[str, dict | None], entry, path: Path, extra: dict[str, dict] | None = None,
+def look_sheet(inits: dict[str, dict | None], entry, path: Path, scoring: Scoring, extra: dict[str, dict] | None = None,
                steps: int = LOOK_STEPS) -> None:
     """One row per init: the style image, then front/neutral and 45°/smile renders at step 0 and after
     `steps` product steps on `entry` (seed 0). Numbers can be gamed by a pattern no one would call the
-    style (bench/results/rejected/); this sheet is the check a person makes. `extra`: curve() keyword
+    style (docs/experiments.md, wider mappers); this sheet is the check a person makes. `extra`: curve() keyword
     arguments per init (its learned rates, or an objective)."""
     import torch.nn.functional as F
     from PIL import Image, ImageDraw  # Pillow comes with matplotlib (the bench extra)
@@ -248,7 +289,7 @@ def look_sheet(inits: dict[str, dict | None], entry, path: Path, extra: dict[str
     unstylized = {k: v.clone() for k, v in avatar.net.style_state().items()}
     rows = []
     for name, init in inits.items():
-        run = curve(init, "ada", entry, steps, seed=0, keep_state=True, **(extra or {}).get(name, {}))
+        run = curve(init, "ada", entry, steps, seed=0, scoring=scoring, keep_state=True, **(extra or {}).get(name, {}))
         cells = [style]
         for state in (init or unstylized, run["state"]):
             apply_style(avatar.net, state)
@@ -291,42 +332,59 @@ def plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
     fig.savefig(path, dpi=110)
 
 
+JUDGE_LABELS = {"style": "texture evaluator (other seed)", "vgg_pattern": "VGG Gram luminance pattern at "
+                "relu4_2, relu5_1 (layers the loss does not use)"}
+
+
+def judges(curves: dict[str, list[dict]]) -> list[str]:
+    """The style judges recorded in every point of these curves ("style" always; "vgg_pattern" with VGG)."""
+    points = [p for rs in curves.values() for r in rs for p in r["points"]]
+    return [j for j in JUDGE_LABELS if all(j in p for p in points)]
+
+
+def summaries(curves: dict[str, list[dict]], baseline_steps: int, meta_steps: int) -> dict[str, dict]:
+    return {j: summarize(curves, baseline_steps, meta_steps, j) for j in judges(curves)}
+
+
 def write_markdown(report: dict, n_styles: int, baseline_steps: int, stem: str = "meta") -> None:
     """bench/results/<stem>.md from the report (also printed)."""
     seeds = report.get("seeds", 1)
     lines = [f"Meta-learning benchmark: {n_styles} held-out styles"
              + (f" x {seeds} adaptation seeds (curves averaged over seeds)" if seeds > 1 else "")
-             + f", evaluator {report['evaluator']}, "
+             + f", {report.get('guidance', 'texture')} guidance, evaluator {report['evaluator']}, "
              f"target = the unstylized start's score after {baseline_steps} steps (same loop: Adam, lr 0.02, "
              "batch 4, 128 px, strength 0.5). Medians over all styles; a style that misses counts as slowest. "
              "\"Reached\" counts the first checkpoint at or under the target; \"stays under\" the first checkpoint "
-             "from which every later one in the run is at or under it (stricter where curves jump).", ""]
+             "from which every later one in the run is at or under it (stricter where curves jump). dlib @10: "
+             "face-recognition distance of the front portrait to the unstylized one after 10 steps (< 0.6 = same "
+             "person).", ""]
     for key in ("styles", "identity"):
-        lines += [f"**{report[key]['label']}**", "",
-                  "| init | meta-training | reached (within run) | >= 10x (<= 10 steps) | median steps | step ratio | "
-                  "median seconds | seconds ratio | stays under from <= 10 steps | median steps to stay | "
-                  "style @10 / target | style @5 | style @10 | identity @10 | geometry @10 (mm) |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for name, s in report[key]["summary"].items():
-            miss = f"> {s['meta_steps']}"
-            fmt = lambda v, f="{:.1f}", m=miss: m if v is None else f.format(v)  # noqa: E731
-            lines.append(f"| {name} | {report['budgets'].get(name, '-')} | {s['reached']} | {s['within_10x']} | "
-                         f"{fmt(s['median_steps'], '{:g}')} | {fmt(s['step_ratio'], '{:.1f}x', '< ' + str(round(baseline_steps / s['meta_steps'], 1)) + 'x')} | "
-                         f"{fmt(s['median_seconds'], '{:.1f}', '-')} | {fmt(s['seconds_ratio'], '{:.1f}x', '-')} | "
-                         f"{s.get('stay_within_10x', '-')} | {fmt(s.get('median_stay_steps'), '{:g}')} | "
-                         f"{s.get('median_ratio_at_10', float('nan')):.2f} | "
-                         f"{s['median_style_at_5']:.4f} | {s['median_style_at_10']:.4f} | {s['median_identity_at_10']:.4f} | "
-                         f"{fmt(s.get('median_geometry_at_10'), '{:.3f}', '-')} |")
-        lines.append("")
-        at = list(next(iter(report[key]["summary"].values()))["steps_to_baseline_at"])
-        lines += ["Median steps to reach the unstylized start's score after N steps (ratio N / steps):", "",
-                  "| init | " + " | ".join(f"N = {n}" for n in at) + " |", "|---|" + "---|" * len(at)]
-        for name, s in report[key]["summary"].items():
-            cells = []
-            for n, v in s["steps_to_baseline_at"].items():
-                cells.append(f"> {s['meta_steps']}" if v is None else f"{v:g} ({n / v:.1f}x)" if v else "0")
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
-        lines.append("")
+        for judge, summary in report[key].get("summaries", {"style": report[key]["summary"]}).items():
+            lines += [f"**{report[key]['label']}, judged by the {JUDGE_LABELS[judge]}**", "",
+                      "| init | meta-training | reached (within run) | >= 10x (<= 10 steps) | median steps | step ratio | "
+                      "median seconds | seconds ratio | stays under from <= 10 steps | median steps to stay | "
+                      "style @10 / target | style @5 | style @10 | identity @10 | geometry @10 (mm) | dlib @10 |",
+                      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            for name, s in summary.items():
+                miss = f"> {s['meta_steps']}"
+                fmt = lambda v, f="{:.1f}", m=miss: m if v is None else f.format(v)  # noqa: E731
+                lines.append(f"| {name} | {report['budgets'].get(name, '-')} | {s['reached']} | {s['within_10x']} | "
+                             f"{fmt(s['median_steps'], '{:g}')} | {fmt(s['step_ratio'], '{:.1f}x', '< ' + str(round(baseline_steps / s['meta_steps'], 1)) + 'x')} | "
+                             f"{fmt(s['median_seconds'], '{:.1f}', '-')} | {fmt(s['seconds_ratio'], '{:.1f}x', '-')} | "
+                             f"{s.get('stay_within_10x', '-')} | {fmt(s.get('median_stay_steps'), '{:g}')} | "
+                             f"{s.get('median_ratio_at_10', float('nan')):.2f} | "
+                             f"{s['median_style_at_5']:.4f} | {s['median_style_at_10']:.4f} | {s['median_identity_at_10']:.4f} | "
+                             f"{fmt(s.get('median_geometry_at_10'), '{:.3f}', '-')} | {fmt(s.get('median_dlib_at_10'), '{:.3f}', '-')} |")
+            lines.append("")
+            at = list(next(iter(summary.values()))["steps_to_baseline_at"])
+            lines += ["Median steps to reach the unstylized start's score after N steps (ratio N / steps):", "",
+                      "| init | " + " | ".join(f"N = {n}" for n in at) + " |", "|---|" + "---|" * len(at)]
+            for name, s in summary.items():
+                cells = []
+                for n, v in s["steps_to_baseline_at"].items():
+                    cells.append(f"> {s['meta_steps']}" if v is None else f"{v:g} ({n / v:.1f}x)" if v else "0")
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            lines.append("")
     (RESULTS / f"{stem}.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
@@ -335,7 +393,8 @@ def resummarize(path: Path) -> None:
     """Rewrite a stored report's summaries and markdown from its curves (after a change to the summaries)."""
     report = json.loads(path.read_text())
     for key in ("styles", "identity"):
-        report[key]["summary"] = summarize(report[key]["curves"], report["baseline_steps"], report["meta_steps"])
+        report[key]["summaries"] = summaries(report[key]["curves"], report["baseline_steps"], report["meta_steps"])
+        report[key]["summary"] = report[key]["summaries"]["style"]
     path.write_text(json.dumps(report, indent=1) + "\n")
     write_markdown(report, len(report["held_out_styles"]), report["baseline_steps"], path.stem)
 
@@ -355,7 +414,8 @@ def budget(meta: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", default="texture", help="meta-train preset or YAML whose held-out styles to use")
+    ap.add_argument("--config", help="meta-train preset or YAML whose held-out styles to use (default: the "
+                                     "guidance's own preset: texture, vgg or clip)")
     ap.add_argument("--init", action="append", default=[], metavar="NAME=RUN",
                     help="an initialization to compare: a meta-train run folder (init.safetensors; Meta-SGD's "
                          "init_alpha.* with its own update rule). Repeatable; the first one is also run on the "
@@ -373,22 +433,24 @@ def main() -> None:
                          "every init in that report)")
     ap.add_argument("--looks-only", action="store_true",
                     help="only render bench/results/meta_looks.png for the unstylized start and the --init runs")
-    ap.add_argument("--guidance", choices=("texture", "clip"), default="texture",
-                    help="clip: the bank's text prompts, guided by --clip and scored by --judge")
+    ap.add_argument("--guidance", choices=("texture", "vgg", "clip"), default="texture",
+                    help="vgg: image styles under VGG16 guidance, also judged by VGG Gram at unused layers; "
+                         "clip: the bank's text prompts, guided by --clip and scored by --judge")
     ap.add_argument("--clip", default=DEFAULT_CLIP, help="the guiding CLIP (hub id in the local cache, or folder)")
     ap.add_argument("--judge", help="the scoring CLIP for prompts: another model than --clip")
     ap.add_argument("--stem", help="output file stem in bench/results/ (default: meta; meta_clip with clip)")
     ap.add_argument("--summarize-only", action="store_true",
                     help="recompute the summaries and tables of bench/results/meta.json from its curves, run nothing")
     args = ap.parse_args()
-    stem = args.stem or ("meta" if args.guidance == "texture" else "meta_clip")
+    stem = args.stem or ("meta" if args.guidance == "texture" else f"meta_{args.guidance}")
     if args.summarize_only:
         resummarize(RESULTS / f"{stem}.json")
         return
-    evaluator = set_clip_scoring(args.guidance, args.clip, args.judge)
+    scoring = make_scoring(args.guidance, args.clip, args.judge)
+    evaluator = scoring.label
     torch.set_num_threads(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    bank = StyleBank.from_config(load_meta_config(args.config).styles)
+    bank = StyleBank.from_config(load_meta_config(args.config or args.guidance).styles)
     held = bank.held_out[: args.styles]
     inits: dict[str, dict | None] = {"unstylized": None}
     rates: dict[str, dict] = {}  # Meta-SGD's learned per-parameter rates, where a run saved them
@@ -409,10 +471,10 @@ def main() -> None:
             rates[name] = load_style(Path(run) / "init_alpha.safetensors")[0]
     extra = {name: {"rates": rates.get(name)} for name in inits}
     if args.looks_only:
-        look_sheet(inits, held[0], RESULTS / f"{stem}_looks.png", extra)
+        look_sheet(inits, held[0], RESULTS / f"{stem}_looks.png", scoring, extra)
         return
     names = [*inits, *sorted(reused - set(inits))]  # the last ones come from --reuse only
-    report = {"held_out_styles": [e.name for e in held], "evaluator": evaluator,
+    report = {"held_out_styles": [e.name for e in held], "evaluator": evaluator, "guidance": args.guidance,
               "baseline_steps": args.baseline_steps, "meta_steps": args.meta_steps, "threads": args.threads,
               "seeds": args.seeds,
               "budgets": {k: v for k, v in budgets.items() if k in names}}
@@ -438,17 +500,18 @@ def main() -> None:
                 for s in range(len(seed_points), args.seeds):
                     if name not in inits:
                         raise SystemExit(f"--seeds {args.seeds}: pass --init for {name} to run its other seeds")
-                    seed_points.append(curve(inits[name], identity, e, steps, seed=i + 1000 * s,
+                    seed_points.append(curve(inits[name], identity, e, steps, seed=i + 1000 * s, scoring=scoring,
                                              rates=rates.get(name))["points"])
                 seed_points = seed_points[: args.seeds]
                 runs[name].append({"style": e.name, "identity": identity, "seed_points": seed_points,
                                    "points": mean_points(seed_points)})
             print(f"{label}: {name} done", flush=True)
-        report[key] = {"label": label, "curves": runs, "summary": summarize(runs, args.baseline_steps, args.meta_steps)}
+        by_judge = summaries(runs, args.baseline_steps, args.meta_steps)
+        report[key] = {"label": label, "curves": runs, "summary": by_judge["style"], "summaries": by_judge}
         plot(runs, RESULTS / f"{stem}_{key}.png", label)
     (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
     write_markdown(report, len(held), args.baseline_steps, stem)
-    look_sheet(inits, held[0], RESULTS / f"{stem}_looks.png", extra)
+    look_sheet(inits, held[0], RESULTS / f"{stem}_looks.png", scoring, extra)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """bench/meta.py's prompt mode: CLIP-guided curves scored by a second, different CLIP (tiny models)."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,12 @@ from alteredavatar.meta.bank import StyleEntry
 
 @pytest.fixture
 def bench(monkeypatch):
-    """bench/meta.py loaded under its own name (tests/meta is a package called `meta`); globals restored."""
+    """bench/meta.py loaded under its own name (tests/meta is a package called `meta`), two checkpoints."""
     path = Path(__file__).resolve().parents[1] / "bench" / "meta.py"
     spec = importlib.util.spec_from_file_location("bench_meta", path)
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_meta", module)  # dataclasses look their module up there
     spec.loader.exec_module(module)
-    for name in ("GUIDANCE", "CLIP_MODEL", "JUDGE"):
-        monkeypatch.setattr(module, name, getattr(module, name))
     monkeypatch.setattr(module, "CHECKPOINTS", (0, 2))
     return module
 
@@ -31,16 +31,16 @@ def judge_path(tmp_path_factory) -> str:
 
 def test_the_judge_must_be_another_clip(bench, tiny_clip_path):
     with pytest.raises(SystemExit, match="--judge"):
-        bench.set_clip_scoring("clip", tiny_clip_path, None)
+        bench.make_scoring("clip", tiny_clip_path, None)
     with pytest.raises(SystemExit, match="--judge"):
-        bench.set_clip_scoring("clip", tiny_clip_path, tiny_clip_path)
+        bench.make_scoring("clip", tiny_clip_path, tiny_clip_path)
 
 
 def test_prompt_curve_is_clip_guided_and_scored_by_the_judge(bench, tiny_clip_path, judge_path):
-    label = bench.set_clip_scoring("clip", tiny_clip_path, judge_path)
-    assert "judge" in label
+    scoring = bench.make_scoring("clip", tiny_clip_path, judge_path)
+    assert "judge" in scoring.label
     entry = StyleEntry("a marble statue", "text", "a marble statue")
-    run = bench.curve(None, "ada", entry, 2, seed=0, keep_state=True)
+    run = bench.curve(None, "ada", entry, 2, seed=0, scoring=scoring, keep_state=True)
     start, end = run["points"]
     avatar, _ = bench.load_avatar_with_reference("builtin:ada")
     judge = load_clip(judge_path)
@@ -51,3 +51,25 @@ def test_prompt_curve_is_clip_guided_and_scored_by_the_judge(bench, tiny_clip_pa
     bench.apply_style(avatar.net, run["state"])
     assert end["style"] == pytest.approx(1 - clip_text_score(avatar, judge, entry.text), abs=1e-5)
     assert end["style"] != start["style"]
+
+
+def test_vgg_curves_are_judged_twice_and_summarized_per_judge(bench):
+    """Under VGG guidance every checkpoint also carries the VGG-pattern judge, and the summary is computed for
+    each judge separately (the texture evaluator's targets and the VGG judge's)."""
+    scoring = bench.make_scoring("vgg", bench.DEFAULT_CLIP, None)
+    entry = StyleEntry("bricks-3", "procedural", "bricks", 3)
+    run = bench.curve(None, "ada", entry, 2, seed=0, scoring=scoring, batch=1, res=48)
+    start, end = run["points"]
+    assert {"style", "vgg_pattern", "identity", "geometry"} <= set(start)
+    assert end["vgg_pattern"] != start["vgg_pattern"]
+
+    def points(style, pattern):  # the summaries' checkpoints with the two judges' scores
+        return [{"step": t, "seconds": t, "style": a, "vgg_pattern": b, "identity": 0.0}
+                for t, a, b in zip((0, 5, 10, 20, 30, 50, 100), style, pattern)]
+
+    curves = {"unstylized": [{"style": "bricks-3", "points": points((7, 6, 5, 4, 3, 2, 1), (7, 6, 5, 4, 3, 2, 1))}],
+              "meta": [{"style": "bricks-3", "points": points((3, 2, 1, 1, 1, 1, 1), (9,) * 7)}]}
+    assert bench.judges(curves) == ["style", "vgg_pattern"]
+    by_judge = bench.summaries(curves, baseline_steps=100, meta_steps=100)
+    assert by_judge["style"]["meta"]["per_style"][0]["steps"] == 10  # at the 100-step target by step 10
+    assert by_judge["vgg_pattern"]["meta"]["per_style"][0]["steps"] is None  # this judge disagrees

@@ -7,6 +7,13 @@ from the one before (`make meta-runs` builds them in order):
     texture-stage2   120 more at the test-time settings (4 views @ 128 px)
     texture          130 more over 3200 fresh procedural styles (seeds 200-599); installed with --install
 
+VGG guidance (image styles, the product default) meta-trains on the structured procedural kinds (bricks,
+tiles, scales, wood, cracks, weave, checker, hatching, stripes, mosaic, dots; random palettes and scales per
+seed), seeds 0-199 for training and 1000-1001 held out:
+
+    vgg              Reptile on the whole style subset (bias mappers + detail pyramid), 2 views @ 96 px
+    vgg-metasgd      the same tasks and budget with Meta-SGD (learned per-parameter rates)
+
 `texture-fomaml` and `texture-metasgd` are stage 1's counterparts for the benchmark (same tasks, inner-loop
 length, task count and outer steps). `clip` is the paper's setting (text prompts, CLIP guidance): it needs
 CLIP weights and, at a useful speed, a GPU.
@@ -21,6 +28,7 @@ from alteredavatar.meta.algorithms import FOMAMLConfig, MetaSGDConfig, ReptileCo
 from alteredavatar.meta.avatar_tasks import TaskFamilyConfig
 from alteredavatar.meta.bank import ProceduralStyles, StyleBankConfig, StyleSplit
 from alteredavatar.meta.config import HeldOutEvalConfig, MetaTrainConfig
+from alteredavatar.guidance.procedural import PATTERN_KINDS
 from alteredavatar.meta.trainer import TrainConfig
 
 
@@ -82,6 +90,30 @@ def texture_metasgd() -> MetaTrainConfig:
     return cfg
 
 
+def pattern_bank() -> StyleBankConfig:
+    """Structured procedural styles: seeds 0-199 of every pattern kind to train on, 1000-1001 held out."""
+    return StyleBankConfig(train=StyleSplit(procedural=ProceduralStyles(PATTERN_KINDS, "0-199")),
+                           held_out=StyleSplit(procedural=ProceduralStyles(PATTERN_KINDS, "1000-1001")))
+
+
+def vgg() -> MetaTrainConfig:
+    return MetaTrainConfig(
+        reptile=ReptileConfig(inner_steps=10, inner_lr=0.02, outer_lr=1.0, outer_lr_final=0.1),
+        train=TrainConfig(outer_steps=80, tasks_per_step=4, checkpoint_every=5, eval_every=40, seed=0),
+        tasks=TaskFamilyConfig(guidance="vgg"),
+        eval=HeldOutEvalConfig(styles=2, steps=5),
+        styles=pattern_bank(),
+    )
+
+
+def vgg_metasgd() -> MetaTrainConfig:
+    cfg = vgg()
+    cfg.algorithm = "metasgd"
+    cfg.metasgd = MetaSGDConfig(inner_steps=10, inner_lr=0.001, alpha_init="normalized", outer_lr=0.003,
+                                outer_lr_alpha=0.05)
+    return cfg
+
+
 CLIP_TRAIN_PROMPTS = (
     "a marble statue", "a bronze sculpture", "a wooden carving", "a porcelain doll", "a clay figure",
     "a stone gargoyle", "a golden mask", "a silver robot", "an oil painting by Rembrandt", "a watercolor painting",
@@ -118,5 +150,7 @@ PRESETS: dict[str, Callable[[], MetaTrainConfig]] = {
     "texture": texture,
     "texture-fomaml": texture_fomaml,
     "texture-metasgd": texture_metasgd,
+    "vgg": vgg,
+    "vgg-metasgd": vgg_metasgd,
     "clip": clip,
 }
