@@ -12,6 +12,7 @@ import binascii
 import io
 import json
 import math
+import os
 import struct
 import warnings
 from dataclasses import dataclass
@@ -243,9 +244,11 @@ class _Reader:
             raise self.fail(f"references {uri!r}, which is not a file next to the model; only relative paths "
                             "inside the model's folder and data: URIs are read (export a .glb to embed it)")
         folder = self.path.parent.resolve()
-        file = (folder / unquote(uri)).resolve()
+        named = folder / unquote(uri)
+        file = named.resolve()
         if not file.is_relative_to(folder):
-            raise self.fail(f"references {uri!r}, which lies outside the model's folder; only files inside "
+            how = "links to a file" if os.path.normpath(named).startswith(str(folder) + os.sep) else "lies"
+            raise self.fail(f"references {uri!r}, which {how} outside the model's folder; only files inside "
                             f"{folder} are read (export a .glb to embed it)")
         if not file.is_file():
             raise self.fail(
