@@ -66,9 +66,9 @@ def test_meta_train_cli_writes_init_and_stylize_starts_from_it(tmp_path, tiny_ne
     used = json.loads((sty / "style.json").read_text())
     assert used["init"] == "meta:init.safetensors" and used["lr"] == "learned per-step rates of the init"
     assert "init_note" not in used
-    assert main([*args, "--no-learned-rates"]) == 0
+    assert main([*args, "--no-learned-rates", "--overwrite"]) == 0  # reruns replace the run in sty
     assert json.loads((sty / "style.json").read_text())["lr"] == 0.02
-    assert main([*args, "--init", "unstylized"]) == 0
+    assert main([*args, "--init", "unstylized", "--overwrite"]) == 0
     used = json.loads((sty / "style.json").read_text())
     assert used["init"] == "unstylized" and "init_note" not in used  # asked for, so nothing to explain
 
