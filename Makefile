@@ -29,7 +29,7 @@ venv: $(STAMP)
 dev: $(DEVSTAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/alteredavatar demo --out out/demo
+	$(VENV)/bin/alteredavatar demo --out out/demo --overwrite
 
 test: $(DEVSTAMP)
 	$(PY) -m pytest -n $(JOBS) tests

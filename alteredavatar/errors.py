@@ -23,3 +23,7 @@ class StyleInputError(AlteredAvatarError):
 
 class TrainingError(AlteredAvatarError):
     """Optimisation went wrong (e.g. a non-finite loss); nothing partial was written."""
+
+
+class OutputWriteError(AlteredAvatarError):
+    """Outputs could not be written (disk full, no permission); the partial ones were removed."""

@@ -34,13 +34,13 @@ def tile(path: Path) -> np.ndarray:
 
 def main() -> None:
     demo = OUT / "strength-0.5"
-    if cli(["demo", "--out", str(demo)]) != 0:
+    if cli(["demo", "--out", str(demo), "--overwrite"]) != 0:
         raise SystemExit("demo failed")
     style = demo / "style_image.png"
     for s in STRENGTHS:
         run = OUT / f"strength-{s}"
         if s != 0.5 and cli(["stylize", "--style.image", str(style), "--objective.strength", str(s),
-                             "--out", str(run)]) != 0:
+                             "--out", str(run), "--overwrite"]) != 0:
             raise SystemExit(f"stylize at strength {s} failed")
     shutil.copy(demo / "expressions.png", DOCS / "demo_expressions.png")
     row = [tile(style), tile(demo / "portrait_original.png")]

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from alteredavatar.adapt.objective import ObjectiveConfig
+from alteredavatar.checks import check_range, check_seed
 from alteredavatar.guidance.image_ops import foreground_crops
 from alteredavatar.errors import ConfigError, StyleInputError
 from alteredavatar.guidance.clip import DEFAULT_CLIP, load_clip
@@ -46,6 +47,11 @@ class StyleSpec:
     vgg: VggConfig = field(default_factory=VggConfig)
     texture_seed: int = 0
     """Seed of the texture guidance's random filters (evaluation uses another)."""
+
+    def check(self) -> None:
+        """Numbers in range, named by flag (the VGG settings check themselves when parsed)."""
+        check_range("--style.mix", self.mix, 0, 1)
+        check_seed("--style.texture-seed", self.texture_seed)
 
     def resolved_guidance(self) -> str:
         """The guidance `auto` stands for: clip when there is a prompt, else vgg, or texture when the VGG16

@@ -8,7 +8,6 @@ the identity term. Ctrl-C stops early and returns what has been learned; a non-f
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,14 +18,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from alteredavatar.adapt.guide import StyleGuide
 from alteredavatar.adapt.objective import ObjectiveConfig, displacement_regularizer
+from alteredavatar.avatar.arkit import NUM_EXPR
 from alteredavatar.guidance.image_ops import lowpass_distance
 from alteredavatar.avatar.expressions import ExpressionSamplerConfig, sample_expressions
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.seams import seam_loss
+from alteredavatar.checks import check_range, check_seed
 from alteredavatar.errors import ConfigError, TrainingError
 from alteredavatar.render.avatar import render_avatar_frame
 from alteredavatar.render.cameras import ViewSamplerConfig, sample_views
 from alteredavatar.render.renderer import RenderConfig
+
+MAX_STEPS = 100_000  # adaptation steps; more is a typo, not a plan
 
 
 @dataclass
@@ -48,22 +51,21 @@ class AdaptConfig:
 
     def check(self) -> None:
         """Refuse values that cannot work, naming the flag (every number finite and in range)."""
-        if self.steps <= 0:
-            raise ConfigError(f"--adapt.steps must be > 0, got {self.steps}")
-        if self.batch <= 0:
-            raise ConfigError(f"--adapt.batch must be > 0, got {self.batch}")
-        if not 32 <= self.res <= 1024:
-            raise ConfigError(f"--adapt.res must be in [32, 1024] pixels, got {self.res}")
-        if not (math.isfinite(self.lr) and 0 < self.lr <= 1):
-            raise ConfigError(f"--adapt.lr must be a finite rate in (0, 1], got {self.lr}")
+        check_range("--adapt.steps", self.steps, 1, MAX_STEPS)
+        check_range("--adapt.lr", self.lr, 0, 1, lo_open=True)
+        check_range("--adapt.batch", self.batch, 1, 256)
+        check_range("--adapt.res", self.res, 32, 1024)
+        check_seed("--adapt.seed", self.seed)
         v = self.views
-        checks = {"yaw-range": (v.yaw_range, 0, 180), "pitch-range": (v.pitch_range, 0, 89),
-                  "front-bias": (v.front_bias, 0.25, 4),
-                  "distance": (v.distance, 0.2, 5), "distance-jitter": (v.distance_jitter, 0, 0.19),
-                  "fov-deg": (v.fov_deg, 5, 120), "fov-jitter": (v.fov_jitter, 0, 4.9)}
-        for name, (value, lo, hi) in checks.items():
-            if not (math.isfinite(value) and lo <= value <= hi):
-                raise ConfigError(f"--adapt.views.{name} must be in [{lo}, {hi}], got {value}")
+        for name, lo, hi in (("yaw-range", 0, 180), ("front-bias", 0.25, 4), ("pitch-range", 0, 89),
+                             ("distance", 0.2, 5), ("distance-jitter", 0, 0.19), ("fov-deg", 5, 120),
+                             ("fov-jitter", 0, 4.9)):
+            check_range(f"--adapt.views.{name}", getattr(v, name.replace("-", "_")), lo, hi)
+        e = self.expressions
+        check_range("--adapt.expressions.active", e.active, 0, NUM_EXPR)
+        check_range("--adapt.expressions.max-weight", e.max_weight, 0, 2)
+        check_range("--adapt.expressions.preset-prob", e.preset_prob, 0, 1)
+        check_range("--adapt.expressions.neutral-prob", e.neutral_prob, 0, 1 - e.preset_prob)
 
 
 @dataclass

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import math
-
 import torch
 
-from alteredavatar.errors import ConfigError
+from alteredavatar.checks import check_range
+
+MAX_WEIGHT = 1e7  # loss weights above this swamp every other term (and overflow float32 gradients)
 
 
 @dataclass
@@ -42,18 +42,14 @@ class ObjectiveConfig:
     crop_size: int = 112
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.strength <= 1.0:  # also refuses nan
-            raise ConfigError(f"--objective.strength must be in [0, 1] (0 = style only, 1 = keep the avatar), "
-                              f"got {self.strength}")
+        """Every weight finite and in range, named by its flag (0 lowpass-factor or crop-size crashed torch)."""
+        check_range("--objective.strength", self.strength, 0, 1)
         for name in ("identity_weight", "identity_clip_weight", "identity_vgg_weight", "smooth_weight",
                      "magnitude_weight", "seam_weight"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and 0 <= value <= 1e7):
-                raise ConfigError(f"--objective.{name.replace('_', '-')} must be finite and >= 0, got {value}")
-        if self.lowpass_factor < 1 or self.crop_size < 8 or not 0 < self.crop_fraction <= 1:
-            raise ConfigError("--objective.lowpass-factor must be >= 1, --objective.crop-size >= 8 and "
-                              f"--objective.crop-fraction in (0, 1] (got {self.lowpass_factor}, {self.crop_size}, "
-                              f"{self.crop_fraction})")
+            check_range(f"--objective.{name.replace('_', '-')}", getattr(self, name), 0, MAX_WEIGHT)
+        check_range("--objective.lowpass-factor", self.lowpass_factor, 1, 64)
+        check_range("--objective.crop-fraction", self.crop_fraction, 0, 1, lo_open=True)
+        check_range("--objective.crop-size", self.crop_size, 8, 1024)
 
 
 def displacement_regularizer(disp: torch.Tensor, cfg: ObjectiveConfig) -> torch.Tensor:

@@ -1,4 +1,10 @@
-"""`stylize` end to end: check inputs, pick the initialization, adapt, write every output atomically.
+"""The commands' work, end to end: check every input, then compute, then write every output at once.
+
+`stylize` (run_stylize), `apply` (apply_saved_style), `render` (run_render) and `mix` (run_mix) first
+validate everything they were given (numbers, files, the output folder; see export/run_folder.py), so a
+refused run writes nothing; then they work; then they write all their outputs into a staging folder that
+moves into `--out` only when complete. `announce` (if given) is called once validation has passed, before
+the long part, so a caller can say what is about to happen without echoing a run that will be refused.
 
 Outputs in the run folder: style.safetensors + style.json, metrics.json, and the pictures of
 `export/outputs.py`: turntable.mp4, expressions.png (unstylized row on top of views x named expressions),
@@ -8,7 +14,7 @@ portrait.png + portrait_original.png (front, neutral, 512 px).
 from __future__ import annotations
 
 import hashlib
-import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,14 +24,22 @@ import alteredavatar
 from alteredavatar.adapt.guide import StyleGuide, StyleSpec
 from alteredavatar.adapt.loop import AdaptConfig, AdaptResult, Stylizer
 from alteredavatar.adapt.objective import ObjectiveConfig
-from alteredavatar.adapt.style_file import apply_style, load_style, save_style
+from alteredavatar.adapt.style_file import apply_style, load_style, mix_style_files, save_style, style_paths
+from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.pretrained import ASSETS, PRETRAINED_NET, load_avatar_with_reference
+from alteredavatar.checks import check_range
 from alteredavatar.device import resolve_device
-from alteredavatar.errors import ConfigError
+from alteredavatar.errors import TrainingError
 from alteredavatar.eval.metrics import stylization_metrics
+from alteredavatar.export.media import to_uint8, write_png
 from alteredavatar.export.outputs import OutputConfig, render_outputs
+from alteredavatar.export.run_folder import RunFolder
 from alteredavatar.guidance.clip import load_clip
 from alteredavatar.io import write_json_atomic
+from alteredavatar.options import AvatarSpec, DeviceSpec, NetPath, Overwrite
+
+STYLE_BYTES = 1_500_000  # style.safetensors + style.json + metrics.json, rounded up (disk-full estimate)
+Announce = Callable[[], None] | None
 
 
 @dataclass
@@ -33,21 +47,43 @@ class StylizeJob:
     """A whole stylization run."""
 
     style: StyleSpec = field(default_factory=StyleSpec)
-    avatar: str = "builtin:ada"
-    """`builtin:<ada|bo|chen|dev|eli|fay>` or a path to a .glb/.gltf head."""
+    avatar: AvatarSpec = "builtin:ada"
     out: Path = Path("out/stylize")
-    """Output folder: style.safetensors/.json, metrics.json, turntable.mp4, expressions.png."""
+    """Output folder: style.safetensors/.json, metrics.json, turntable.mp4, expressions.png, portraits."""
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
-    net: Path | None = None
-    """Avatar network weights (default: the built-in pretrained network)."""
+    net: NetPath = None
     init: str = "auto"
     """`auto` (meta-learned init when one exists for this network + guidance), `unstylized`, or a style folder."""
     eval_clip: str | None = None
     """A second CLIP (hub id or folder) for the metrics, so they are not judged by the training model."""
-    device: str = "auto"
-    """`auto` (CUDA when torch sees a GPU, else CPU), `cpu`, `cuda` or `cuda:N`."""
+    device: DeviceSpec = "auto"
+    overwrite: Overwrite = False
+
+    def check(self, reads_style_image: bool = True) -> RunFolder:
+        """Every number in range and an `--out` this run may write (created later); returns that folder.
+        `reads_style_image=False` when the style image is given as a tensor and written as an output."""
+        self.style.check()
+        self.adapt.check()
+        reads = [*avatar_files(self.avatar), *([self.net] if self.net else [])]
+        reads += [self.style.image] if self.style.image is not None and reads_style_image else []
+        init_folders = []
+        if self.init not in ("auto", "unstylized"):
+            reads += style_paths(self.init)
+            init_folders.append(style_paths(self.init)[0].parent)
+        folder = RunFolder(self.out, self.overwrite, reads, init_folders, STYLE_BYTES + self.output.estimate_bytes())
+        folder.check()
+        return folder
+
+
+def avatar_files(spec: str) -> list[Path]:
+    """The files an avatar spec reads (none for a built-in identity)."""
+    if spec.startswith("builtin:"):
+        return []
+    from alteredavatar.avatar.gltf import external_files
+
+    return [Path(spec), *external_files(spec)]
 
 
 def file_sha256(path: Path) -> str:
@@ -81,29 +117,35 @@ def choose_init(job: StylizeJob, net_path: Path) -> tuple[dict[str, torch.Tensor
     return state, f"meta:{path.name}", None
 
 
-def check_output_dir(out: Path) -> None:
-    """Fail before any work when the output folder cannot be written."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create output folder {out}: {exc.strerror}") from None
-    if not os.access(out, os.W_OK):
-        raise ConfigError(f"output folder {out} is not writable")
+def check_finite_state(state: dict[str, torch.Tensor], lr: float | str) -> None:
+    """Refuse to keep an adapted style with NaN or infinity (a too-high rate can get there without a
+    non-finite loss), before anything is rendered or written."""
+    bad = [k for k, v in state.items() if not torch.isfinite(v).all()]
+    if bad:
+        raise TrainingError(f"the adapted style holds non-finite values (in {', '.join(bad[:3])}) at --adapt.lr "
+                            f"{lr}; nothing was written. Try a lower --adapt.lr.")
 
 
-def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
-    """Run `job`; returns the metadata written to style.json."""
-    check_output_dir(job.out)
-    job.adapt.check()
+def run_stylize(job: StylizeJob, progress: bool = True, style_image: torch.Tensor | None = None,
+                announce: Announce = None) -> dict:
+    """Run `job`; returns the metadata written to style.json (plus "outputs": name -> path).
+
+    `style_image` (3, H, W) in [0, 1] replaces reading `job.style.image` and is written there, in the run
+    folder, with the other outputs (the demo's generated style)."""
+    folder = job.check(reads_style_image=style_image is None)
     device = resolve_device(job.device)
-    guide = StyleGuide(job.style, job.objective, device, render_res=job.adapt.res)  # validates prompt / image / CLIP before any work
+    guide = StyleGuide(job.style, job.objective, device, image=style_image, render_res=job.adapt.res)
     judge = load_clip(job.eval_clip, device, offline=job.style.offline or None) if job.eval_clip else guide.clip
     net_path = job.net or PRETRAINED_NET
     avatar, source = load_avatar_with_reference(job.avatar, net_path, device)
     init, init_label, init_note = choose_init(job, net_path)
     if init is not None:
         apply_style(avatar.net, init)
-    result: AdaptResult = Stylizer(avatar, guide, job.adapt, job.objective, source=source).run(progress)
+    stylizer = Stylizer(avatar, guide, job.adapt, job.objective, source=source)
+    if announce:
+        announce()
+    result: AdaptResult = stylizer.run(progress)
+    check_finite_state(result.state, job.adapt.lr)
     avatar.requires_grad_(False)
     metrics = stylization_metrics(avatar, source, guide.style_image, judge, job.style.text,
                                   same_clip_as_training=judge is not None and judge is guide.clip)
@@ -118,18 +160,76 @@ def run_stylize(job: StylizeJob, progress: bool = True) -> dict:
         "versions": {"alteredavatar": alteredavatar.__version__, "torch": torch.__version__},
         "metrics": {k: v for k, v in metrics.items() if k != "history"},
     }
-    save_style(job.out, result.state, meta)
-    write_json_atomic(metrics, job.out / "metrics.json")
-    meta["outputs"] = render_outputs(avatar, source, job.out, job.output)
+    with folder.writing() as stage:
+        save_style(stage, result.state, meta)
+        write_json_atomic(metrics, stage / "metrics.json")
+        outputs = render_outputs(avatar, source, stage, job.output)
+        if style_image is not None:
+            write_png(to_uint8(style_image[None])[0], stage / job.style.image.name)
+    meta["outputs"] = _moved(outputs, stage, job.out)
     return meta
 
 
 def apply_saved_style(style: str | Path, avatar_spec: str, out: Path, cfg: OutputConfig,
-                      net_path: Path | None = None, device: str = "auto") -> dict[str, str]:
-    """Render a saved style on `avatar_spec` (turntable + grid with the unstylized row on top)."""
+                      net_path: Path | None = None, device: str = "auto", overwrite: bool = False,
+                      announce: Announce = None) -> dict[str, str]:
+    """Render a saved style on `avatar_spec` (turntable + grid with the unstylized row on top) into `out`."""
+    reads = [*style_paths(style), *avatar_files(avatar_spec), *([net_path] if net_path else [])]
+    folder = RunFolder(out, overwrite, reads, [style_paths(style)[0].parent], cfg.estimate_bytes())
+    folder.check()
     state, _ = load_style(style)
-    check_output_dir(out)
-    net_path = net_path or PRETRAINED_NET
-    avatar, source = load_avatar_with_reference(avatar_spec, net_path, resolve_device(device))
+    avatar, source = load_avatar_with_reference(avatar_spec, net_path or PRETRAINED_NET, resolve_device(device))
     apply_style(avatar.net, state)
-    return render_outputs(avatar, source, out, cfg)
+    return _render_into(folder, avatar, source, cfg, announce)
+
+
+def run_render(avatar_spec: str, out: Path, cfg: OutputConfig, net_path: Path | None = None,
+               device: str = "auto", overwrite: bool = False, announce: Announce = None) -> dict[str, str]:
+    """Render an unstylized avatar (turntable, expression grid, portrait) into `out`."""
+    from alteredavatar.avatar.pretrained import load_avatar, load_avatar_net
+
+    reads = [*avatar_files(avatar_spec), *([net_path] if net_path else [])]
+    folder = RunFolder(out, overwrite, reads, estimate=cfg.estimate_bytes())
+    folder.check()
+    avatar = load_avatar(avatar_spec, load_avatar_net(net_path)).move_to(resolve_device(device))
+    return _render_into(folder, avatar, None, cfg, announce)
+
+
+def run_mix(style_a: Path, style_b: Path, t: float, out: Path, render: bool = True, overwrite: bool = False,
+            announce: Announce = None) -> dict[str, str]:
+    """Write (1 - t) * A + t * B as a new style folder `out`, rendered (default outputs) on A's avatar unless
+    `render` is off. Returns name -> path of what was written."""
+    check_range("--t", t, 0, 1)
+    cfg = OutputConfig()
+    reads = [*style_paths(style_a), *style_paths(style_b)]
+    folders = [style_paths(p)[0].parent for p in (style_a, style_b)]
+    folder = RunFolder(out, overwrite, reads, folders, STYLE_BYTES + (cfg.estimate_bytes() if render else 0))
+    folder.check()
+    state, meta = mix_style_files(style_a, style_b, t)
+    avatar = source = None
+    if render:
+        net = meta.get("avatar_net")
+        net_path = Path(net) if net and Path(net).exists() else PRETRAINED_NET
+        avatar, source = load_avatar_with_reference(meta["avatar"], net_path, resolve_device("auto"))
+        apply_style(avatar.net, state)
+    if announce:
+        announce()
+    with folder.writing() as stage:
+        save_style(stage, state, meta)
+        outputs = render_outputs(avatar, source, stage, cfg) if render else {}
+    return {"style": str(out / "style.safetensors"), **_moved(outputs, stage, out)}
+
+
+def _render_into(folder: RunFolder, avatar: AnimatableAvatar, source: AnimatableAvatar | None, cfg: OutputConfig,
+                 announce: Announce) -> dict[str, str]:
+    if announce:
+        announce()
+    with folder.writing() as stage:
+        outputs = render_outputs(avatar, source, stage, cfg)
+    return _moved(outputs, stage, folder.out)
+
+
+def _moved(outputs: dict[str, str], stage: Path, out: Path) -> dict[str, str]:
+    """Output paths as they are after the staging folder was moved into `out`."""
+    return {k: str(out / Path(v).relative_to(stage)) for k, v in outputs.items()}
+

@@ -96,3 +96,15 @@ def mix_styles(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], t: float)
     if t == 1.0:
         return {k: v.clone() for k, v in b.items()}
     return {k: torch.lerp(a[k], b[k], t) for k in a}
+
+
+def mix_style_files(path_a: str | Path, path_b: str | Path, t: float) -> tuple[dict[str, torch.Tensor], dict]:
+    """(state, metadata) of the style (1 - t) * A + t * B; both must come from the same avatar network.
+    The metadata records the inputs, `t`, and A's avatar and network (what the mix renders on)."""
+    (a, meta_a), (b, meta_b) = load_style(path_a), load_style(path_b)
+    sha_a, sha_b = meta_a.get("avatar_net_sha256"), meta_b.get("avatar_net_sha256")
+    if sha_a and sha_b and sha_a != sha_b:
+        raise AlteredAvatarError("the two styles were made for different avatar networks; they cannot be mixed")
+    meta = {"mix_of": [str(path_a), str(path_b)], "t": t, "avatar": meta_a.get("avatar") or "builtin:ada",
+            "avatar_net": meta_a.get("avatar_net"), "avatar_net_sha256": sha_a}
+    return mix_styles(a, b, t), meta

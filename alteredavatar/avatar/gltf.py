@@ -12,6 +12,7 @@ import binascii
 import io
 import json
 import math
+import os
 import struct
 import warnings
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from alteredavatar.avatar.arkit import ARKIT_NAMES, NUM_EXPR
 from alteredavatar.avatar.mesh import MAX_FACES, AvatarMesh, weld_by_position
 from alteredavatar.errors import AvatarLoadError
 
-__all__ = ["load_gltf"]
+__all__ = ["external_files", "load_gltf"]
 
 DEFAULT_GREY = (0.8, 0.8, 0.8)  # sRGB base colour for primitives without a material
 MAX_LISTED_NAMES = 10  # unknown morph names listed in a warning before "and N more"
@@ -122,6 +123,20 @@ def load_gltf(path: str | Path, name: str | None = None, texture_size: int = 512
             f"{path}: could not read the mesh data ({_one_line(exc)}); the file may be damaged, re-export it"
         ) from exc
     return _assemble(path, name or path.stem, parts, uvs, albedo)
+
+
+def external_files(path: str | Path) -> list[Path]:
+    """The files a .gltf references by relative URI (best effort, for output-folder checks; [] for a .glb
+    or an unreadable file). Nothing is read beyond the JSON."""
+    path = Path(path)
+    if path.suffix.lower() != ".gltf":
+        return []
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+        uris = [item.get("uri") for key in ("buffers", "images") for item in doc.get(key) or []]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return []
+    return [path.parent / unquote(u) for u in uris if isinstance(u, str) and u and not urlsplit(u).scheme]
 
 
 # ---------------------------------------------------------------- container parsing
@@ -229,9 +244,11 @@ class _Reader:
             raise self.fail(f"references {uri!r}, which is not a file next to the model; only relative paths "
                             "inside the model's folder and data: URIs are read (export a .glb to embed it)")
         folder = self.path.parent.resolve()
-        file = (folder / unquote(uri)).resolve()
+        named = folder / unquote(uri)
+        file = named.resolve()
         if not file.is_relative_to(folder):
-            raise self.fail(f"references {uri!r}, which lies outside the model's folder; only files inside "
+            how = "links to a file" if os.path.normpath(named).startswith(str(folder) + os.sep) else "lies"
+            raise self.fail(f"references {uri!r}, which {how} outside the model's folder; only files inside "
                             f"{folder} are read (export a .glb to embed it)")
         if not file.is_file():
             raise self.fail(
@@ -555,11 +572,31 @@ def _map_targets(path: Path, parts: list[_Part], num_verts: int) -> tuple[np.nda
         matched |= seen
         start += len(p.verts)
     unknown = list(dict.fromkeys(unknown))
-    if unknown:
-        listed = ", ".join(unknown[:MAX_LISTED_NAMES])
-        more = f" and {len(unknown) - MAX_LISTED_NAMES} more" if len(unknown) > MAX_LISTED_NAMES else ""
-        warnings.warn(f"{path}: morph targets that are not ARKit-52 names were ignored: {listed}{more}")
+    listed = ", ".join(unknown[:MAX_LISTED_NAMES])
+    listed += f" and {len(unknown) - MAX_LISTED_NAMES} more" if len(unknown) > MAX_LISTED_NAMES else ""
+    if not matched:  # it loads and renders, but every expression would look the same: say so once
+        what = f"none of its morph targets ({listed}) is an ARKit-52 name" if unknown else "it has no morph targets"
+        warnings.warn(f"{path}: {what}, so the avatar keeps one expression; name morph targets after ARKit "
+                      "blendshapes (jawOpen, eyeBlinkLeft, ...) to animate it")
+    elif unknown:
+        warnings.warn(f"{path}: morph targets that are not ARKit-52 names were ignored: {listed}")
     return shapes, [ARKIT_NAMES[k] for k in sorted(matched)], unknown
+
+
+def _check_size(path: Path, verts: np.ndarray, faces: np.ndarray) -> None:
+    """Refuse a mesh that would render blank: all vertices at one point, no height, or no triangle area."""
+    extent = verts.max(0) - verts.min(0)
+    if not (extent > 0).any():
+        raise AvatarLoadError(f"{path}: the mesh has zero size (all {len(verts)} vertices are at one point); "
+                              "export the head geometry")
+    if extent[1] <= 0:
+        raise AvatarLoadError(f"{path}: the mesh has no height (every vertex at y = {verts[0, 1]:g}); export "
+                              "the head standing along +Y (glTF's up axis)")
+    a, b, c = (verts[faces[:, i]] for i in range(3))
+    area = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1).sum()
+    if area <= 1e-12 * float(extent @ extent):
+        raise AvatarLoadError(f"{path}: every triangle of the mesh has zero area, so it would render blank; "
+                              "export a surface mesh")
 
 
 def _assemble(
@@ -574,6 +611,7 @@ def _assemble(
         )
     if not np.isfinite(verts).all():
         raise AvatarLoadError(f"{path}: vertex positions contain NaN or infinity; fix or re-export the mesh")
+    _check_size(path, verts, faces)
     shapes, matched, unknown = _map_targets(path, parts, len(verts))
     if not np.isfinite(shapes).all():
         raise AvatarLoadError(

@@ -6,7 +6,6 @@ Guidance renders small and flat-lit (cheap, even); these outputs are what people
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -15,6 +14,7 @@ import torch
 
 from alteredavatar.avatar.expressions import PRESET_NAMES, preset
 from alteredavatar.avatar.model import AnimatableAvatar
+from alteredavatar.checks import check_range
 from alteredavatar.errors import ConfigError
 from alteredavatar.export.media import grid, to_uint8, write_gif, write_mp4, write_png, write_png_frames
 from alteredavatar.render.avatar import render_avatar
@@ -46,15 +46,23 @@ class OutputConfig:
     """Also write the turntable as transparent RGBA PNGs in turntable_frames/."""
 
     def __post_init__(self) -> None:
-        if self.portrait_res < 16:
-            raise ConfigError(f"--output.portrait-res must be >= 16, got {self.portrait_res}")
-        if self.frames <= 0 or self.fps <= 0 or self.res < 16 or self.res % 2:
-            raise ConfigError("--output.frames and --output.fps must be > 0 and --output.res an even size >= 16 "
-                              f"(got frames={self.frames}, fps={self.fps}, res={self.res})")
-        for name in ("ssaa", "portrait_ssaa"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and 1 <= value <= 4):
-                raise ConfigError(f"--output.{name.replace('_', '-')} must be in [1, 4], got {value}")
+        """Every number in range, named by its flag."""
+        check_range("--output.frames", self.frames, 1, 3600)
+        check_range("--output.fps", self.fps, 1, 120)
+        if self.res % 2:
+            raise ConfigError(f"--output.res must be an even size (H.264), got {self.res}")
+        check_range("--output.res", self.res, 16, 4096)
+        check_range("--output.portrait-res", self.portrait_res, 16, 4096)
+        check_range("--output.ssaa", self.ssaa, 1, 4)
+        check_range("--output.portrait-ssaa", self.portrait_ssaa, 1, 4)
+
+    def estimate_bytes(self) -> int:
+        """Rough size of the files `render_outputs` writes, for a disk-full message (generous guesses of the
+        compressed bytes per pixel of H.264, PNG and GIF)."""
+        px, grid_cells = self.res**2, 4 * len(PRESET_NAMES)
+        size = self.frames * px * 0.2 + grid_cells * px * 1.5 + 2 * self.portrait_res**2 * 1.5
+        size += self.frames * px * (1.0 * self.gif + 2.0 * self.png_frames)
+        return int(size)
 
     def render_config(self, portrait: bool = False) -> RenderConfig:
         if portrait:

@@ -19,6 +19,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from alteredavatar.checks import check_range
 from alteredavatar.errors import ConfigError, StyleInputError
 from alteredavatar.guidance.texture import sliced_wasserstein, subsample
 from alteredavatar.guidance.vgg import LAYERS, VGG16, load_vgg16
@@ -53,12 +54,13 @@ class VggConfig:
     def __post_init__(self) -> None:
         bad = [n for n in (*self.style_layers, *self.content_layers) if n not in LAYERS]
         if bad or not self.style_layers:
-            raise ConfigError(f"VGG layers must be among {', '.join(LAYERS)}; got {bad or 'none'}")
-        if not 0.05 <= self.style_scale <= 8:
-            raise ConfigError(f"--style.vgg.style-scale must be in [0.05, 8], got {self.style_scale}")
-        if self.color_weight < 0 or self.n_projections < 1 or self.max_samples < 16 or self.regularizer_scale < 0:
-            raise ConfigError("--style.vgg: color-weight and regularizer-scale must be >= 0, n-projections >= 1, "
-                              "max-samples >= 16")
+            raise ConfigError(f"--style.vgg.style-layers and --style.vgg.content-layers must be among "
+                              f"{', '.join(LAYERS)}; got {bad or 'none'}")
+        check_range("--style.vgg.style-scale", self.style_scale, 0.05, 8)
+        for name in ("gram_weight", "color_weight", "regularizer_scale"):
+            check_range(f"--style.vgg.{name.replace('_', '-')}", getattr(self, name), 0, 1e4)
+        check_range("--style.vgg.n-projections", self.n_projections, 1, 4096)
+        check_range("--style.vgg.max-samples", self.max_samples, 16, 1_000_000)
 
 
 def mask_at(mask: torch.Tensor, size: Sequence[int]) -> torch.Tensor:

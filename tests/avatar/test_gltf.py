@@ -513,3 +513,53 @@ def test_buffer_uri_in_a_subfolder_is_read(tmp_path: Path) -> None:
     path = tmp_path / "split.gltf"
     path.write_text(json.dumps(dict(g.doc, buffers=[{"byteLength": len(g.blob), "uri": "bin/split.bin"}])))
     assert load_quiet(path).num_verts == len(SPHERE_V)
+
+
+@pytest.mark.parametrize("kind", ["../outside.png", "ABSOLUTE", "https://example.com/t.png", "SYMLINK"])
+def test_image_uris_outside_the_model_folder_are_refused(tmp_path: Path, kind: str) -> None:
+    """Textures obey the same rule as buffers; a symlink inside the folder that points out is refused too."""
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(RED_PNG)
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    uri = kind.replace("ABSOLUTE", str(outside))
+    if kind == "SYMLINK":
+        (model_dir / "tex.png").symlink_to(outside)
+        uri = "tex.png"
+    g = sphere_builder(texture=None)
+    material = g.add("materials", {"pbrMetallicRoughness": {"baseColorTexture": {
+        "index": g.add("textures", {"source": g.add("images", {"uri": uri})})}}})
+    g.doc["meshes"][0]["primitives"][0]["material"] = material
+    assert_load_error(g.write_gltf(model_dir / "head.gltf"), "outside the model's folder|not a file next to the model")
+
+
+def test_symlinked_buffer_escaping_the_folder_is_refused(tmp_path: Path) -> None:
+    g = sphere_builder()
+    (tmp_path / "secret.bin").write_bytes(bytes(g.blob))
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "split.bin").symlink_to(tmp_path / "secret.bin")
+    path = model_dir / "split.gltf"
+    path.write_text(json.dumps(dict(g.doc, buffers=[{"byteLength": len(g.blob), "uri": "split.bin"}])))
+    assert_load_error(path, "outside the model's folder")
+
+
+@pytest.mark.parametrize("verts, match", [
+    (np.zeros_like(SPHERE_V), "zero size"),
+    (SPHERE_V * [1.0, 0.0, 1.0], "no height"),
+    (np.stack([np.zeros(len(SPHERE_V)), np.linspace(0, 1, len(SPHERE_V)), np.zeros(len(SPHERE_V))], 1), "zero area"),
+])
+def test_a_mesh_that_would_render_blank_is_refused(tmp_path: Path, verts: np.ndarray, match: str) -> None:
+    g = GltfBuilder()
+    g.mesh([g.primitive(verts, SPHERE_F, SPHERE_UV, [JAW])], ["jawOpen"])
+    assert_load_error(g.write_glb(tmp_path / "flat.glb"), match)
+
+
+def test_a_mesh_without_arkit_targets_loads_with_one_warning(tmp_path: Path) -> None:
+    g = GltfBuilder()
+    g.mesh([g.primitive(SPHERE_V, SPHERE_F, SPHERE_UV)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mesh = load_gltf(g.write_glb(tmp_path / "still.glb"), texture_size=SIZE)
+    assert mesh.num_verts == len(SPHERE_V) and torch.count_nonzero(mesh.blendshapes) == 0
+    assert len(caught) == 1 and "no morph targets" in str(caught[0].message) and "jawOpen" in str(caught[0].message)

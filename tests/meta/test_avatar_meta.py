@@ -79,7 +79,7 @@ def test_meta_train_cli_writes_init_and_stylize_starts_from_it(tmp_path, tiny_ne
     used = json.loads((sty / "style.json").read_text())
     assert used["init"] == "meta:init.safetensors" and used["lr"] == 0.02
     assert "init_note" not in used
-    assert main([*args, "--init", "unstylized"]) == 0
+    assert main([*args, "--init", "unstylized", "--overwrite"]) == 0  # reruns replace the run in sty
     used = json.loads((sty / "style.json").read_text())
     assert used["init"] == "unstylized" and "init_note" not in used  # asked for, so nothing to explain
 
