@@ -50,7 +50,9 @@ def test_asking_for_cuda_without_one_says_so(monkeypatch, tmp_path, tiny_net_pat
 
 def _stylize(tmp_path, net, style, device, monkeypatch):
     """Stylize 3 steps on `device` (the video is skipped: encoding is tested elsewhere, a GPU box may lack ffmpeg)."""
-    monkeypatch.setattr(adapt_run, "write_mp4", lambda frames, path, fps=24: Path(path).write_bytes(b"skipped"))
+    import alteredavatar.export.outputs as outputs
+
+    monkeypatch.setattr(outputs, "write_mp4", lambda frames, path, fps=24: Path(path).write_bytes(b"skipped"))
     out = tmp_path / device.replace(":", "")
     job = StylizeJob(style=StyleSpec(image=style, guidance="texture"), out=out, init="unstylized", net=net,
                      adapt=AdaptConfig(steps=3, batch=2, res=48), output=OutputConfig(frames=2, res=32, ssaa=1),
