@@ -85,7 +85,7 @@ class _Packer:
         return len(self.gltf.accessors) - 1
 
 
-def _png(texture: np.ndarray) -> bytes:
+def png_bytes(texture: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(texture).save(buf, format="PNG", optimize=True)
     return buf.getvalue()
@@ -115,7 +115,7 @@ def build_gltf(baked: BakedAvatar, animation: bool = False, info: dict | None = 
     indices = pack.accessor(baked.faces.reshape(-1).astype(index_type), "SCALAR", ELEMENT_ARRAY_BUFFER)
     targets = [Attributes(POSITION=pack.accessor(dp, "VEC3", bounds=True), NORMAL=pack.accessor(dn, "VEC3"))
                for dp, dn in zip(baked.position_deltas, baked.normal_deltas)]
-    gltf.images.append(GltfImage(bufferView=pack.view(_png(baked.texture)), mimeType="image/png"))
+    gltf.images.append(GltfImage(bufferView=pack.view(png_bytes(baked.texture)), mimeType="image/png"))
     gltf.samplers.append(Sampler(magFilter=LINEAR, minFilter=LINEAR_MIPMAP_LINEAR, wrapS=CLAMP_TO_EDGE,
                                  wrapT=CLAMP_TO_EDGE))
     gltf.textures.append(Texture(sampler=0, source=0))

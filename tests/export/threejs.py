@@ -107,5 +107,7 @@ if __name__ == "__main__":
     if len(sys.argv) != 3 or (why := missing()):
         sys.exit(why or "usage: python tests/export/threejs.py GLB OUT.png")
     shots = render_morph(Path(sys.argv[1]), "jawOpen", (0.0, 1.0))["images"]
-    Image.fromarray(np.concatenate(list(shots), axis=1)).save(sys.argv[2])
+    cols = np.flatnonzero((np.abs(shots.astype(int) - shots[0, 0, 0]).sum(-1) > 30).any((0, 1)))
+    x0, x1 = max(cols.min() - 24, 0), min(cols.max() + 24, SIZE)  # crop the empty sides
+    Image.fromarray(np.concatenate(list(shots[:, :, x0:x1]), axis=1)).save(sys.argv[2])
     print(f"wrote {sys.argv[2]}", file=sys.stderr)
