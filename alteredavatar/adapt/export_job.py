@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from alteredavatar.adapt.run import file_sha256
-from alteredavatar.adapt.style_file import apply_style, load_style
+from alteredavatar.adapt.style_file import apply_style, load_style, style_paths
 from alteredavatar.avatar.pretrained import DEFAULT_AVATAR, PRETRAINED_NET, load_avatar, load_avatar_net
 from alteredavatar.device import resolve_device
 from alteredavatar.errors import ConfigError
@@ -37,7 +37,9 @@ def export_avatar(glb: Path, cfg: GlbConfig = GlbConfig(), style: Path | None = 
     model = load_avatar(spec, load_avatar_net(net_path)).move_to(resolve_device(device))
     if state is not None:
         apply_style(model.net, state)
-    info = {"avatar": spec, "style": str(style) if style is not None else None, "avatar_net": str(net_path),
+    # names only: the file may be shared, local folders stay private
+    info = {"avatar": spec if spec.startswith("builtin:") else Path(spec).name,
+            "style": style_paths(style)[0].parent.name if style is not None else None, "avatar_net": net_path.name,
             "texture": "albedo at the neutral expression (the network's albedo also varies with expression)",
             "morph_targets": "ARKit-52; each = network frame at that shape alone (weight 1) - neutral frame"}
-    return export_glb(model, glb, cfg, info) | {"avatar": spec, "style": info["style"]}
+    return export_glb(model, glb, cfg, info) | {"avatar": spec, "style": str(style) if style is not None else None}

@@ -64,7 +64,9 @@ def bake_avatar(avatar: AnimatableAvatar, texture_res: int, batch: int = 8) -> B
         albedo = frame.albedo[:1] if albedo is None else albedo
     verts = torch.cat(verts)  # (53, V, 3)
     normals = vertex_normals(verts, mesh.faces, mesh.weld).double()
-    normals = normals / normals.norm(dim=-1, keepdim=True).clamp_min(1e-12)  # unit in float32 too
+    length = normals.norm(dim=-1, keepdim=True)
+    up = torch.tensor([0.0, 0.0, 1.0], dtype=normals.dtype, device=normals.device)
+    normals = torch.where(length > 1e-12, normals / length.clamp_min(1e-12), up)  # unit even where no face is
     frame = mesh.extras.get("frame")  # a user head was centred and scaled on load: put it back where it was
     scale, centre = (frame["scale"], torch.tensor(frame["centre"])) if frame else (1.0, torch.zeros(3))
     verts = verts.cpu().double() / scale + centre.double()

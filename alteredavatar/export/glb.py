@@ -11,6 +11,7 @@ document by pygltflib; the file is written atomically.
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,8 @@ def check_glb_path(path: Path) -> None:
         raise ConfigError(f"--glb {path} must end in .glb (a binary glTF file)")
     if not path.parent.is_dir():
         raise ConfigError(f"--glb {path}: the folder {path.parent} does not exist; create it first")
+    if not os.access(path.parent, os.W_OK):
+        raise ConfigError(f"--glb {path}: the folder {path.parent} is not writable")
 
 
 class _Packer:

@@ -79,6 +79,8 @@ def test_animation_cycles_the_named_expressions(exported):
     assert anim.channels[0].target.path == "weights" and gltf.meshes[0].weights == [0.0] * NUM_EXPR
     times = gltf.accessors[anim.samplers[0].input]
     assert times.count >= 6 and times.max[0] > 0
+    about = gltf.asset.extras["alteredavatar"]
+    assert about["avatar"] == "builtin:ada" and "/" not in json.dumps(about), "no local folders in a shareable file"
 
 
 def _validate(glb: Path) -> dict:
