@@ -22,7 +22,7 @@ from alteredavatar.adapt.style_file import apply_style, load_style
 from alteredavatar.avatar.pretrained import load_avatar
 from alteredavatar.eval.timing import timeit
 from alteredavatar.export.bake import bake_avatar
-from alteredavatar.export.glb import GlbConfig, png_bytes, export_glb, write_glb
+from alteredavatar.export.glb import GlbConfig, export_glb, png_bytes, write_glb
 
 RESULTS = Path(__file__).resolve().parent / "results"
 GOAL_MB = 10.0

@@ -24,7 +24,7 @@ def check_style_net(style: Path, meta: dict, net_path: Path) -> None:
                           f"than {net_path}; pass that one with --net")
 
 
-def export_avatar(glb: Path, cfg: GlbConfig = GlbConfig(), style: Path | None = None, avatar: str | None = None,
+def export_avatar(glb: Path, cfg: GlbConfig | None = None, style: Path | None = None, avatar: str | None = None,
                   net: Path | None = None, device: str = "auto") -> dict:
     """Write `style` (None: the plain avatar) on `avatar` (default: the style's own avatar, else the built-in
     head) to `glb`. Returns the export summary (path, bytes, counts) plus what was exported."""

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from pygltflib import (
-    ANIM_LINEAR, ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER, FLOAT, GLTF2, LINEAR, UNSIGNED_INT, UNSIGNED_SHORT, Accessor, Animation,
-    AnimationChannel, AnimationChannelTarget, AnimationSampler, Asset, Attributes, Buffer, BufferView, Material,
-    Mesh, Node, PbrMetallicRoughness, Primitive, Sampler, Scene, Texture, TextureInfo,
+    ANIM_LINEAR, ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER, FLOAT, GLTF2, LINEAR, UNSIGNED_INT, UNSIGNED_SHORT, Accessor,
+    Animation, AnimationChannel, AnimationChannelTarget, AnimationSampler, Asset, Attributes, Buffer, BufferView,
+    Material, Mesh, Node, PbrMetallicRoughness, Primitive, Sampler, Scene, Texture, TextureInfo,
 )
 from pygltflib import Image as GltfImage
 
@@ -148,9 +148,10 @@ def write_glb(baked: BakedAvatar, path: str | Path, animation: bool = False, inf
     return Path(path)
 
 
-def export_glb(avatar: AnimatableAvatar, path: str | Path, cfg: GlbConfig = GlbConfig(),
+def export_glb(avatar: AnimatableAvatar, path: str | Path, cfg: GlbConfig | None = None,
                info: dict | None = None) -> dict:
     """Bake `avatar` (style already applied to its network) and write it as a .glb; returns a summary."""
+    cfg = cfg or GlbConfig()
     check_glb_path(Path(path))
     baked = bake_avatar(avatar, cfg.texture_res)
     write_glb(baked, path, cfg.animation, info)

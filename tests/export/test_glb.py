@@ -24,7 +24,7 @@ from alteredavatar.cli import main
 from alteredavatar.export.bake import BakedAvatar
 from alteredavatar.export.glb import write_glb
 
-import threejs
+import threejs  # tests/export/threejs.py: the viewer's server and playwright driver
 
 HERE = Path(__file__).resolve().parent
 SHOTS = HERE.parents[1] / "out" / "export_test"  # ignored by git; the screenshots stay for people to look at
@@ -113,7 +113,7 @@ def test_threejs_renders_the_head_and_opens_the_mouth(exported):
     background = closed[0, 0]
     head = np.abs(closed - background).sum(-1) > 30
     assert 0.1 < head.mean() < 0.9 and closed[head].std() > 10, "a textured head, not a blank canvas"
-    x0, y0, x1, y1 = (int(round(v)) for v in shot["box"])
+    x0, y0, x1, y1 = (round(v) for v in shot["box"])
     assert 0 <= x0 < x1 <= threejs.SIZE and 0 <= y0 < y1 <= threejs.SIZE, shot["box"]
     changed = np.abs(opened - closed).sum(-1) > 30
     mouth = np.zeros_like(changed)
