@@ -9,7 +9,7 @@ DEVSTAMP := $(VENV)/.stamp-dev
 # Threads for torch on small CI machines; override with `make test JOBS=...`.
 JOBS ?= 2
 
-.PHONY: demo test venv dev pretrained meta-runs bench bench-stylize clean
+.PHONY: demo test venv dev system-deps pretrained meta-runs bench bench-stylize clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,13 +25,31 @@ $(DEVSTAMP): $(STAMP)
 	$(PIP) install -q --no-warn-conflicts -e ".[dev]"
 	touch $@
 
+# The export tests run real glTF clients: node (Khronos glTF-Validator) and Debian's chromium (three.js).
+# Missing ones are installed with apt-get when we are root and apt-get exists; otherwise a note, and those
+# tests skip saying why. npm packages (pinned in package-lock.json) go to ./node_modules, never globally.
+SYSTEM_PKGS := $(if $(wildcard /usr/bin/chromium),,chromium) $(if $(shell command -v node),,nodejs) \
+	$(if $(shell command -v npm),,npm)
+NODESTAMP := node_modules/.stamp
+
+system-deps:
+	@if [ -n "$(strip $(SYSTEM_PKGS))" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(strip $(SYSTEM_PKGS)); \
+	  else echo "note: $(strip $(SYSTEM_PKGS)) missing and apt-get is not usable as root; the export tests that need them will skip"; fi; \
+	fi
+
+$(NODESTAMP): package.json package-lock.json | system-deps
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "note: npm not found; the glTF-Validator and three.js tests will skip"; fi
+
 venv: $(STAMP)
-dev: $(DEVSTAMP)
+dev: $(DEVSTAMP) $(NODESTAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/alteredavatar demo --out out/demo --overwrite
 
-test: $(DEVSTAMP)
+test: $(DEVSTAMP) $(NODESTAMP)
 	$(PY) -m pytest -n $(JOBS) tests
 
 # The stylization benchmark judges identity with dlib and expressions with MediaPipe, whose wheel needs
@@ -71,4 +89,4 @@ bench: $(STAMP) bench-stylize | meta-runs
 		--init reptile-stage1=runs/texture-stage1 --init fomaml=runs/texture-fomaml --init metasgd=runs/texture-metasgd
 
 clean:
-	rm -rf $(VENV) $(BENCHVENV) out .cache
+	rm -rf $(VENV) $(BENCHVENV) out .cache node_modules

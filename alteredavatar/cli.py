@@ -28,6 +28,7 @@ from rich.markup import escape
 
 from alteredavatar.adapt.run import StylizeJob
 from alteredavatar.checks import check_range, check_seed
+from alteredavatar.export.glb import GlbConfig
 from alteredavatar.errors import AlteredAvatarError, ConfigError
 from alteredavatar.export.outputs import OutputConfig
 from alteredavatar.meta.config import MetaTrainConfig
@@ -143,6 +144,38 @@ class Apply:
                                     self.overwrite)
         print_outputs(outputs)
         return outputs
+
+
+@dataclass
+class Export:
+    """Write a stylized avatar as an animatable glTF binary: mesh, PNG texture, 52 ARKit morph targets.
+
+    `alteredavatar export STYLE_DIR --glb OUT.glb`, or `alteredavatar export --unstylized --glb OUT.glb` for
+    the plain avatar. Opens in three.js, Blender, Unity/Unreal; morph targets are named in mesh.extras.targetNames.
+    """
+
+    glb: Path
+    """The .glb to write (its folder must exist)."""
+    style: Annotated[Path | None, tyro.conf.Positional, tyro.conf.arg(metavar="[STYLE_DIR]")] = None
+    """A style folder (or its style.safetensors)."""
+    unstylized: bool = False
+    """Export the plain avatar instead of a style."""
+    avatar: str | None = None
+    """`builtin:<name>` or a .glb/.gltf head (default: the style's own avatar, else builtin:ada)."""
+    glb_cfg: Annotated[GlbConfig, tyro.conf.arg(name="")] = field(default_factory=GlbConfig)
+    net: NetPath = None
+    device: DeviceSpec = "auto"
+
+    def run(self) -> dict:
+        from alteredavatar.adapt.export_job import export_avatar
+
+        if (self.style is None) == (not self.unstylized):
+            raise ConfigError("give a STYLE_DIR or --unstylized (exactly one)")
+        summary = export_avatar(self.glb, self.glb_cfg, self.style, self.avatar, self.net, self.device)
+        console.print(escape(f"wrote {summary['glb']}: {summary['bytes'] / 1e6:.1f} MB, {summary['vertices']} vertices, "
+                             f"{summary['morph_targets']} morph targets, {summary['texture_res']} px texture"
+                             + (", expression animation" if summary["animation"] else "")))
+        return summary
 
 
 @dataclass
@@ -265,6 +298,7 @@ COMMANDS = {
     "stylize": Stylize,
     "apply": Apply,
     "mix": Mix,
+    "export": Export,
     "render": Render,
     "meta-train": MetaTrain,
     "fit-avatar": FitAvatar,

@@ -27,7 +27,7 @@ def test_help_lists_commands(capsys):
     assert "render" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("command", ["stylize", "apply", "mix", "meta-train", "render", "fit-avatar", "demo"])
+@pytest.mark.parametrize("command", ["stylize", "apply", "mix", "export", "meta-train", "render", "fit-avatar", "demo"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])
@@ -36,7 +36,7 @@ def test_every_command_has_help(command, capsys):
     assert "usage" in out and len(out) > 300
 
 
-COMMANDS = ["stylize", "apply", "mix", "meta-train", "render", "fit-avatar", "demo"]
+COMMANDS = ["stylize", "apply", "mix", "export", "meta-train", "render", "fit-avatar", "demo"]
 NOT_OURS = {"--no-deps", "--force-reinstall", "--nproc-per-node"}  # pip's and torchrun's, in install hints
 
 

@@ -103,7 +103,8 @@ def load_gltf(path: str | Path, name: str | None = None, texture_size: int = 512
     Returns:
         `AvatarMesh` with verts (V, 3) in the file's units (metres), faces (F, 3), uvs (V, 2) with v up,
         blendshapes (52, V, 3) in ARKit order, albedo (3, texture_size, texture_size) with row 0 = top.
-        `extras` holds "source", "matched_targets" and "unknown_targets" (morph names not in ARKit-52).
+        `extras` holds "source", "matched_targets" (ARKit names), "target_names" (ARKit name -> the file's own
+        morph name, for the matched ones; exporters write these back) and "unknown_targets" (not ARKit-52).
     Raises:
         AvatarLoadError: one line naming the file, for a missing/non-glTF file or an unusable mesh.
     """
@@ -554,10 +555,10 @@ def _albedo_and_uvs(reader: _Reader, parts: list[_Part], size: int) -> tuple[np.
 # ---------------------------------------------------------------- assembly
 
 
-def _map_targets(path: Path, parts: list[_Part], num_verts: int) -> tuple[np.ndarray, list[str], list[str]]:
-    """(52, V, 3) ARKit blendshapes, matched ARKit names, unknown morph names (in file order)."""
+def _map_targets(path: Path, parts: list[_Part], num_verts: int) -> tuple[np.ndarray, dict[str, str], list[str]]:
+    """(52, V, 3) ARKit blendshapes, {matched ARKit name: the file's name} in ARKit order, unknown morph names."""
     shapes = np.zeros((NUM_EXPR, num_verts, 3))
-    matched: set[int] = set()
+    matched: dict[int, str] = {}
     unknown: list[str] = []
     start = 0
     for p in parts:
@@ -568,8 +569,8 @@ def _map_targets(path: Path, parts: list[_Part], num_verts: int) -> tuple[np.nda
                 unknown.append(name)
             elif k not in seen:  # the first of two names mapping to one ARKit shape wins
                 seen.add(k)
+                matched.setdefault(k, name)
                 shapes[k, start : start + len(p.verts)] = delta
-        matched |= seen
         start += len(p.verts)
     unknown = list(dict.fromkeys(unknown))
     listed = ", ".join(unknown[:MAX_LISTED_NAMES])
@@ -580,7 +581,7 @@ def _map_targets(path: Path, parts: list[_Part], num_verts: int) -> tuple[np.nda
                       "blendshapes (jawOpen, eyeBlinkLeft, ...) to animate it")
     elif unknown:
         warnings.warn(f"{path}: morph targets that are not ARKit-52 names were ignored: {listed}")
-    return shapes, [ARKIT_NAMES[k] for k in sorted(matched)], unknown
+    return shapes, {ARKIT_NAMES[k]: matched[k] for k in sorted(matched)}, unknown
 
 
 def _check_size(path: Path, verts: np.ndarray, faces: np.ndarray) -> None:
@@ -617,7 +618,8 @@ def _assemble(
         raise AvatarLoadError(
             f"{path}: morph target offsets contain NaN or infinity; fix or re-export the mesh"
         )
-    extras = {"source": str(path), "matched_targets": matched, "unknown_targets": unknown}
+    extras = {"source": str(path), "matched_targets": list(matched), "target_names": matched,
+              "unknown_targets": unknown}
     try:
         return AvatarMesh(
             verts=torch.from_numpy(verts.astype(np.float32)),

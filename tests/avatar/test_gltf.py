@@ -250,6 +250,7 @@ def test_primitive_level_target_names_and_missing_names(tmp_path: Path) -> None:
     torch.testing.assert_close(
         m.blendshapes[ARKIT_INDEX["jawOpen"]], torch.tensor(OTHER, dtype=torch.float32)
     )
+    assert m.extras["target_names"] == {"eyeBlinkLeft": "eyeBlink_L", "jawOpen": "jawOpen"}, "the file's own names"
     g = sphere_builder(names=None)
     with pytest.warns(UserWarning, match="target_0"):
         m = load_gltf(g.write_glb(tmp_path / "unnamed.glb"), texture_size=SIZE)
