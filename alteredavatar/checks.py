@@ -13,8 +13,9 @@ from alteredavatar.errors import ConfigError
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes at most 64 bits
 
 
-def check_range(flag: str, value: float, lo: float | None = None, hi: float | None = None, *,
-                lo_open: bool = False) -> None:
+def check_range(
+    flag: str, value: float, lo: float | None = None, hi: float | None = None, *, lo_open: bool = False
+) -> None:
     """Raise `ConfigError` unless `value` is a finite number in [lo, hi] ((lo, hi] with `lo_open`)."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     ok = ok and (lo is None or (value > lo if lo_open else value >= lo)) and (hi is None or value <= hi)

@@ -28,8 +28,8 @@ from rich.markup import escape
 
 from alteredavatar.adapt.run import StylizeJob
 from alteredavatar.checks import check_range, check_seed
-from alteredavatar.export.glb import GlbConfig
 from alteredavatar.errors import AlteredAvatarError, ConfigError
+from alteredavatar.export.glb import GlbConfig
 from alteredavatar.export.outputs import OutputConfig
 from alteredavatar.meta.config import MetaTrainConfig
 from alteredavatar.options import AvatarSpec, DeviceSpec, NetPath, Overwrite
@@ -53,8 +53,15 @@ class Render:
         from alteredavatar.adapt.run import run_render
 
         say = f"rendering {self.avatar}: {self.output.frames}-frame turntable at {self.output.res}px"
-        outputs = run_render(self.avatar, self.out, self.output, self.net, self.device, self.overwrite,
-                             announce=lambda: console.print(escape(say)))
+        outputs = run_render(
+            self.avatar,
+            self.out,
+            self.output,
+            self.net,
+            self.device,
+            self.overwrite,
+            announce=lambda: console.print(escape(say)),
+        )
         print_outputs(outputs)
         return outputs
 
@@ -76,7 +83,9 @@ class FitAvatar:
         check_seed("--seed", self.seed)
         out = self.out or PRETRAINED_NET
         if out.is_dir():
-            raise ConfigError(f"--out {out} is a folder; name the weights file, e.g. {out / 'avatar_net.safetensors'}")
+            raise ConfigError(
+                f"--out {out} is a folder; name the weights file, e.g. {out / 'avatar_net.safetensors'}"
+            )
         cfg = FitConfig(steps=self.steps, seed=self.seed)
         net, metrics = fit_avatar_net(cfg)
         cmd = f"alteredavatar fit-avatar --steps {self.steps} --seed {self.seed}"
@@ -101,25 +110,47 @@ def stylize(job: StylizeJob, style_image=None, intro: str = "") -> dict:
     from alteredavatar.adapt.run import run_stylize
 
     s = job.style
-    what = " + ".join(x for x in (f'text "{s.text}"' if s.text else "", f"image {s.image}" if s.image else "") if x)
-    say = (f"stylizing {job.avatar} with {what or 'no style'} ({s.resolved_guidance()} guidance), "
-           f"strength {job.objective.strength}, {job.adapt.steps} steps")
+    what = " + ".join(
+        x for x in (f'text "{s.text}"' if s.text else "", f"image {s.image}" if s.image else "") if x
+    )
+    say = (
+        f"stylizing {job.avatar} with {what or 'no style'} ({s.resolved_guidance()} guidance), "
+        f"strength {job.objective.strength}, {job.adapt.steps} steps"
+    )
     meta = run_stylize(job, style_image=style_image, announce=lambda: console.print(escape(intro + say)))
     console.print(f"init: {escape(meta['init'])}; {meta['steps']} steps in {meta['seconds']:.1f} s")
     if "init_note" in meta:
         console.print("  [yellow]note[/yellow]:", escape(meta["init_note"]))
-    for key in ("style_texture_distance", "style_vgg_pattern_distance", "clip_text_similarity",
-                "clip_image_similarity", "identity_lowpass_mse"):
+    for key in (
+        "style_texture_distance",
+        "style_vgg_pattern_distance",
+        "clip_text_similarity",
+        "clip_image_similarity",
+        "identity_lowpass_mse",
+    ):
         if key in meta["metrics"]:
             m = meta["metrics"][key]
-            console.print(f"  {key}: {m['value']:.4f}" + (f" (unstylized {m['unstylized']:.4f})" if "unstylized" in m else ""))
-    console.print(escape(f"outputs in {job.out}/: " + ", ".join(Path(p).name for p in
-                                                               ["style.safetensors", "style.json", "metrics.json",
-                                                                *meta["outputs"].values()])))
+            console.print(
+                f"  {key}: {m['value']:.4f}"
+                + (f" (unstylized {m['unstylized']:.4f})" if "unstylized" in m else "")
+            )
+    console.print(
+        escape(
+            f"outputs in {job.out}/: "
+            + ", ".join(
+                Path(p).name
+                for p in ["style.safetensors", "style.json", "metrics.json", *meta["outputs"].values()]
+            )
+        )
+    )
     if meta["interrupted"]:
-        console.print("[yellow]interrupted[/yellow]:", escape(
-            f"stopped after {meta['steps']} of {meta['steps_requested']} steps; kept the style learned so far, "
-            f"with its metrics and renders, in {job.out}"))
+        console.print(
+            "[yellow]interrupted[/yellow]:",
+            escape(
+                f"stopped after {meta['steps']} of {meta['steps_requested']} steps; kept the style learned so far, "
+                f"with its metrics and renders, in {job.out}"
+            ),
+        )
     return meta
 
 
@@ -140,8 +171,9 @@ class Apply:
     def run(self) -> dict:
         from alteredavatar.adapt.run import apply_saved_style
 
-        outputs = apply_saved_style(self.style, self.avatar, self.out, self.output, self.net, self.device,
-                                    self.overwrite)
+        outputs = apply_saved_style(
+            self.style, self.avatar, self.out, self.output, self.net, self.device, self.overwrite
+        )
         print_outputs(outputs)
         return outputs
 
@@ -172,9 +204,13 @@ class Export:
         if (self.style is None) == (not self.unstylized):
             raise ConfigError("give a STYLE_DIR or --unstylized (exactly one)")
         summary = export_avatar(self.glb, self.glb_cfg, self.style, self.avatar, self.net, self.device)
-        console.print(escape(f"wrote {summary['glb']}: {summary['bytes'] / 1e6:.1f} MB, {summary['vertices']} vertices, "
-                             f"{summary['morph_targets']} morph targets, {summary['texture_res']} px texture"
-                             + (", expression animation" if summary["animation"] else "")))
+        console.print(
+            escape(
+                f"wrote {summary['glb']}: {summary['bytes'] / 1e6:.1f} MB, {summary['vertices']} vertices, "
+                f"{summary['morph_targets']} morph targets, {summary['texture_res']} px texture"
+                + (", expression animation" if summary["animation"] else "")
+            )
+        )
         return summary
 
 
@@ -268,9 +304,13 @@ class MetaTrain:
         if not args or args[0].startswith("-"):
             if any(a in ("-h", "--help") for a in args):
                 return tyro.cli(cls, args=args, prog=prog, description=cls.__doc__)
-            raise ConfigError(f"meta-train needs CONFIG first: a preset ({', '.join(PRESETS)}) or a .yaml file")
+            raise ConfigError(
+                f"meta-train needs CONFIG first: a preset ({', '.join(PRESETS)}) or a .yaml file"
+            )
         base = cls(run=load_meta_config(args[0]))
-        cmd = tyro.cli(cls, args=args[1:], default=base, prog=prog.replace("CONFIG", args[0]), description=cls.__doc__)
+        cmd = tyro.cli(
+            cls, args=args[1:], default=base, prog=prog.replace("CONFIG", args[0]), description=cls.__doc__
+        )
         cmd.command = shlex.join(["alteredavatar", "meta-train", *args])
         return cmd
 
@@ -331,15 +371,19 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         except KeyboardInterrupt as exc:
             notes = "; ".join(getattr(exc, "__notes__", []))
-            console.print(f"[yellow]{'terminated' if signals['sigterm'] else 'interrupted'}[/yellow]"
-                          + (f": {escape(notes)}" if notes else ""))
+            console.print(
+                f"[yellow]{'terminated' if signals['sigterm'] else 'interrupted'}[/yellow]"
+                + (f": {escape(notes)}" if notes else "")
+            )
             return 128 + signal.SIGTERM if signals["sigterm"] else 130
         except OSError as exc:
             if debug or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
             where = f" (writing {exc.filename})" if exc.filename else ""
-            console.print("[red]error:[/red]", escape(f"the disk is full{where}; its temp file was removed, free "
-                                                      "some space and run again"))
+            console.print(
+                "[red]error:[/red]",
+                escape(f"the disk is full{where}; its temp file was removed, free some space and run again"),
+            )
             return 2
     return 0
 
@@ -350,7 +394,9 @@ def refuse_empty_values(argv: list[str]) -> None:
     for i, arg in enumerate(argv):
         flag, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", arg)
         if not value.strip() and (eq or not arg.startswith("--")):
-            name = flag if eq else argv[i - 1] if i and argv[i - 1].startswith("--") else "a positional argument"
+            name = (
+                flag if eq else argv[i - 1] if i and argv[i - 1].startswith("--") else "a positional argument"
+            )
             if name != "--style.text":
                 raise ConfigError(f"{name} is empty; give it a value")
 
@@ -380,7 +426,8 @@ def warnings_on_console() -> Iterator[None]:
     """Warnings (e.g. a glTF without ARKit morph targets) print as one `warning:` line, not Python's two."""
     with warnings.catch_warnings():
         warnings.showwarning = lambda message, *_, **__: console.print(
-            "[yellow]warning:[/yellow]", escape(" ".join(str(message).split())))
+            "[yellow]warning:[/yellow]", escape(" ".join(str(message).split()))
+        )
         yield
 
 

@@ -16,7 +16,11 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
         spec = str(spec)
     spec = spec.strip().lower()
     if spec == "auto":  # under torchrun the process group already picked this rank's GPU
-        return torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
+        return (
+            torch.device("cuda", torch.cuda.current_device())
+            if torch.cuda.is_available()
+            else torch.device("cpu")
+        )
     try:
         device = torch.device(spec)
     except RuntimeError:
@@ -25,8 +29,10 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
         raise ConfigError(f"device {spec!r} is not supported; use auto, cpu, cuda or cuda:N")
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ConfigError(f"device {spec!r} asked for, but this torch ({torch.__version__}) sees no CUDA GPU; "
-                              "use --device cpu (or auto)")
+            raise ConfigError(
+                f"device {spec!r} asked for, but this torch ({torch.__version__}) sees no CUDA GPU; "
+                "use --device cpu (or auto)"
+            )
         index = 0 if device.index is None else device.index
         if index >= torch.cuda.device_count():
             raise ConfigError(f"device {spec!r}: only {torch.cuda.device_count()} CUDA device(s) visible")

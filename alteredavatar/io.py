@@ -47,7 +47,9 @@ _TEMP_DIRS = ("turntable_frames", "alteredavatar-staging")
 
 def is_temp_name(name: str) -> bool:
     """Whether `name` is one of our hidden temp files or folders (never a user's file)."""
-    return bool(_TEMP_FILE.fullmatch(name)) or any(re.fullmatch(rf"\.{d}\.[a-z0-9_]{{8}}", name) for d in _TEMP_DIRS)
+    return bool(_TEMP_FILE.fullmatch(name)) or any(
+        re.fullmatch(rf"\.{d}\.[a-z0-9_]{{8}}", name) for d in _TEMP_DIRS
+    )
 
 
 def remove_stale_temps(folder: str | Path) -> list[str]:
@@ -77,10 +79,14 @@ def write_json_atomic(obj, path: str | Path) -> None:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
-def save_safetensors_atomic(tensors: dict[str, torch.Tensor], path: str | Path, meta: dict[str, str] | None = None) -> None:
+def save_safetensors_atomic(
+    tensors: dict[str, torch.Tensor], path: str | Path, meta: dict[str, str] | None = None
+) -> None:
     with atomic_path(path) as tmp:
         try:
-            save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=meta or {})
+            save_file(
+                {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=meta or {}
+            )
         except OSError:
             raise
         except Exception as exc:  # safetensors reports I/O failures as its own error type

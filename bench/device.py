@@ -102,23 +102,34 @@ def main() -> None:
     for device in devices:
         style = _timed_summary(stylize_step_seconds(device, 3, args.repeats))
         outer = _timed_summary(outer_step_seconds(device, 1, args.outer_repeats))
-        rows.append({"device": str(device), "name": describe(device), "stylize_step_s": style, "outer_step_s": outer})
+        rows.append(
+            {"device": str(device), "name": describe(device), "stylize_step_s": style, "outer_step_s": outer}
+        )
         print(rows[-1], flush=True)
     report = {"torch": torch.__version__, "rows": rows}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "device.json").write_text(json.dumps(report, indent=1) + "\n")
-    lines = ["Seconds per step of the product's loops (texture guidance, 128 px, batch 4, identity ada), "
-             f"median (min-max) over {args.repeats} stylize steps and {args.outer_repeats} outer steps after warm-up; "
-             f"torch {torch.__version__}.", "",
-             "| device | stylize step | 60-step stylize | Reptile outer step (1 task x 10 inner) |", "|---|---|---|---|"]
+    lines = [
+        "Seconds per step of the product's loops (texture guidance, 128 px, batch 4, identity ada), "
+        f"median (min-max) over {args.repeats} stylize steps and {args.outer_repeats} outer steps after warm-up; "
+        f"torch {torch.__version__}.",
+        "",
+        "| device | stylize step | 60-step stylize | Reptile outer step (1 task x 10 inner) |",
+        "|---|---|---|---|",
+    ]
     for r in rows:
         s, o = r["stylize_step_s"], r["outer_step_s"]
-        lines.append(f"| {r['name']} | {s['median']:.3f} s ({s['min']:.3f}-{s['max']:.3f}) | {60 * s['median']:.1f} s "
-                     f"| {o['median']:.2f} s ({o['min']:.2f}-{o['max']:.2f}) |")
+        lines.append(
+            f"| {r['name']} | {s['median']:.3f} s ({s['min']:.3f}-{s['max']:.3f}) | {60 * s['median']:.1f} s "
+            f"| {o['median']:.2f} s ({o['min']:.2f}-{o['max']:.2f}) |"
+        )
     if len(rows) == 2:
         cpu, gpu = rows
-        lines += ["", f"CUDA speed-up on this machine: {cpu['stylize_step_s']['median'] / gpu['stylize_step_s']['median']:.1f}x "
-                  f"per stylize step, {cpu['outer_step_s']['median'] / gpu['outer_step_s']['median']:.1f}x per outer step."]
+        lines += [
+            "",
+            f"CUDA speed-up on this machine: {cpu['stylize_step_s']['median'] / gpu['stylize_step_s']['median']:.1f}x "
+            f"per stylize step, {cpu['outer_step_s']['median'] / gpu['outer_step_s']['median']:.1f}x per outer step.",
+        ]
     (RESULTS / "device.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -52,21 +52,40 @@ def main() -> None:
         with_animation = export_glb(avatar, glb, GlbConfig(args.texture_res, animation=True))["bytes"]
     targets = baked.position_deltas.nbytes + baked.normal_deltas.nbytes
     texture = len(png_bytes(baked.texture))
-    sizes = {"glb": summary["bytes"], "glb_with_animation": with_animation, "morph_targets": targets,
-             "texture_png": texture, "rest": summary["bytes"] - targets - texture}
+    sizes = {
+        "glb": summary["bytes"],
+        "glb_with_animation": with_animation,
+        "morph_targets": targets,
+        "texture_png": texture,
+        "rest": summary["bytes"] - targets - texture,
+    }
     mb = summary["bytes"] / 1e6
-    result = {"avatar": "builtin:ada", "style": str(args.style) if args.style else None,
-              "texture_res": cfg.texture_res, "vertices": summary["vertices"], "triangles": summary["triangles"],
-              "morph_targets": summary["morph_targets"], "times": times, "bytes": sizes, "goal_mb": GOAL_MB,
-              "threads": args.threads, "torch": torch.__version__, "machine": platform.machine(),
-              "load_average_1min": os.getloadavg()[0]}
+    result = {
+        "avatar": "builtin:ada",
+        "style": str(args.style) if args.style else None,
+        "texture_res": cfg.texture_res,
+        "vertices": summary["vertices"],
+        "triangles": summary["triangles"],
+        "morph_targets": summary["morph_targets"],
+        "times": times,
+        "bytes": sizes,
+        "goal_mb": GOAL_MB,
+        "threads": args.threads,
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "load_average_1min": os.getloadavg()[0],
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "export.json").write_text(json.dumps(result, indent=1) + "\n")
-    md = [f"Export: builtin:ada{' + ' + str(args.style) if args.style else ' (unstylized)'}, {summary['vertices']} "
-          f"vertices, {summary['triangles']} triangles, {summary['morph_targets']} morph targets (POSITION + NORMAL), "
-          f"texture {cfg.texture_res} px; {args.threads} CPU thread(s), torch {torch.__version__}, median of "
-          f"{args.repeat} runs (machine load average {os.getloadavg()[0]:.1f} at the end).", "",
-          "| step | median s | min s |", "|---|---|---|"]
+    md = [
+        f"Export: builtin:ada{' + ' + str(args.style) if args.style else ' (unstylized)'}, {summary['vertices']} "
+        f"vertices, {summary['triangles']} triangles, {summary['morph_targets']} morph targets (POSITION + NORMAL), "
+        f"texture {cfg.texture_res} px; {args.threads} CPU thread(s), torch {torch.__version__}, median of "
+        f"{args.repeat} runs (machine load average {os.getloadavg()[0]:.1f} at the end).",
+        "",
+        "| step | median s | min s |",
+        "|---|---|---|",
+    ]
     md += [f"| {k} | {v['median_s']:.2f} | {v['min_s']:.2f} |" for k, v in times.items()]
     md += ["", "| part | MB |", "|---|---|"]
     md += [f"| {k.replace('_', ' ')} | {v / 1e6:.2f} |" for k, v in sizes.items()]

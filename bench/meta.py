@@ -33,13 +33,18 @@ from alteredavatar.adapt.style_file import apply_style, load_style
 from alteredavatar.avatar.identities import HELD_OUT
 from alteredavatar.avatar.pretrained import load_avatar_with_reference
 from alteredavatar.errors import AssetMissingError
-from alteredavatar.guidance.clip import DEFAULT_CLIP, load_clip
-from alteredavatar.meta.algorithms import rated_sgd_step
 from alteredavatar.eval.face_id import face_distance, face_model_available
 from alteredavatar.eval.metrics import EvalConfig, eval_renders
+from alteredavatar.guidance.clip import DEFAULT_CLIP, load_clip
 from alteredavatar.guidance.perceptual import gram_distance
-from alteredavatar.meta.avatar_tasks import (clip_text_score, geometry_score, identity_score, score_views,
-                                             style_score)
+from alteredavatar.meta.algorithms import rated_sgd_step
+from alteredavatar.meta.avatar_tasks import (
+    clip_text_score,
+    geometry_score,
+    identity_score,
+    score_views,
+    style_score,
+)
 from alteredavatar.meta.bank import StyleBank
 from alteredavatar.meta.config import load_meta_config
 
@@ -60,8 +65,18 @@ class Scoring:
     label: str = f"texture-sw(seed={EVAL_SEED})"
 
 
-def curve(init: dict | None, identity: str, entry, steps: int, seed: int, scoring: Scoring = Scoring(),
-          rates: dict | None = None, keep_state: bool = False, objective: dict | None = None, **adapt) -> dict:
+def curve(
+    init: dict | None,
+    identity: str,
+    entry,
+    steps: int,
+    seed: int,
+    scoring: Scoring = Scoring(),
+    rates: dict | None = None,
+    keep_state: bool = False,
+    objective: dict | None = None,
+    **adapt,
+) -> dict:
     """Adapt one style from `init` with the product loop (AdaptConfig overrides in `adapt`); metrics at
     CHECKPOINTS (<= steps), and with `keep_state` the adapted style state (name -> tensor) as "state".
     With `rates` (Meta-SGD's learned α, named like the style state) the update is Meta-SGD's own rule
@@ -74,15 +89,26 @@ def curve(init: dict | None, identity: str, entry, steps: int, seed: int, scorin
     guide = StyleGuide(spec, obj, image=entry.image())
     names = list(avatar.net.style_state())
     factory = None if rates is None else (lambda params: MetaSGDStep(params, [rates[name] for name in names]))
-    stylizer = Stylizer(avatar, guide, AdaptConfig(**{"steps": 1, "seed": seed, **adapt}), obj, source=source,
-                        optimizer=factory)
+    stylizer = Stylizer(
+        avatar,
+        guide,
+        AdaptConfig(**{"steps": 1, "seed": seed, **adapt}),
+        obj,
+        source=source,
+        optimizer=factory,
+    )
     opt = stylizer.make_optimizer(stylizer.params)
     style_img = entry.image()
     points, elapsed = [], 0.0
     for step in range(steps + 1):
         if step in CHECKPOINTS:
-            point = {"step": step, "seconds": round(elapsed, 3), "style": style_distance(avatar, entry, style_img, scoring),
-                     "identity": identity_score(avatar, source), "geometry": geometry_score(avatar, source)}
+            point = {
+                "step": step,
+                "seconds": round(elapsed, 3),
+                "style": style_distance(avatar, entry, style_img, scoring),
+                "identity": identity_score(avatar, source),
+                "geometry": geometry_score(avatar, source),
+            }
             if scoring.guidance == "vgg":
                 point["vgg_pattern"] = vgg_pattern_distance(avatar, style_img)
             if step == LOOK_STEPS and face_model_available():
@@ -132,8 +158,10 @@ def make_scoring(guidance: str, clip: str, judge: str | None) -> Scoring:
         extra = " and VGG Gram pattern at unused layers" if guidance == "vgg" else ""
         return Scoring(guidance, clip, None, f"texture-sw(seed={EVAL_SEED}){extra}")
     if judge is None or judge == clip:
-        raise SystemExit("--guidance clip: pass --judge, a CLIP other than --clip, so the model that guided "
-                         "does not grade its own work")
+        raise SystemExit(
+            "--guidance clip: pass --judge, a CLIP other than --clip, so the model that guided "
+            "does not grade its own work"
+        )
     try:  # fail here, saying how to get the weights, rather than inside the first curve
         load_clip(clip)
         model = load_clip(judge)
@@ -175,7 +203,9 @@ def mean_points(seed_points: list[list[dict]]) -> list[dict]:
     return out
 
 
-def steps_to_reach(points: list[dict], target: float, judge: str = "style") -> tuple[int | None, float | None]:
+def steps_to_reach(
+    points: list[dict], target: float, judge: str = "style"
+) -> tuple[int | None, float | None]:
     for p in points:
         if p[judge] <= target:
             return p["step"], p["seconds"]
@@ -198,7 +228,9 @@ def steps_to_stay(points: list[dict], target: float, judge: str = "style") -> in
     return None
 
 
-def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int, judge: str = "style") -> dict:
+def summarize(
+    runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int, judge: str = "style"
+) -> dict:
     """Per init and style: steps/seconds to reach the unstylized start's score after `baseline_steps`.
 
     Medians run over *all* styles, a style that never gets there within its run counting as slower than
@@ -215,14 +247,21 @@ def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int,
             b = base[r["style"]]
             b_end = next(p for p in b["points"] if p["step"] == baseline_steps)
             step, sec = steps_to_reach(r["points"], b_end[judge], judge)
-            rows.append({"style": r["style"], "target": b_end[judge], "steps": step, "seconds": sec,
-                         "stay_steps": steps_to_stay(r["points"], b_end[judge], judge),
-                         "style_at_10": next(p[judge] for p in r["points"] if p["step"] == 10),
-                         "baseline_seconds": b_end["seconds"],
-                         "style_at_5": next(p[judge] for p in r["points"] if p["step"] == 5),
-                         "dlib_at_10": next((p.get("dlib") for p in r["points"] if p["step"] == 10), None),
-                         "identity_at_10": next((p["identity"] for p in r["points"] if p["step"] == 10), None),
-                         "geometry_at_10": next((p.get("geometry") for p in r["points"] if p["step"] == 10), None)})
+            rows.append(
+                {
+                    "style": r["style"],
+                    "target": b_end[judge],
+                    "steps": step,
+                    "seconds": sec,
+                    "stay_steps": steps_to_stay(r["points"], b_end[judge], judge),
+                    "style_at_10": next(p[judge] for p in r["points"] if p["step"] == 10),
+                    "baseline_seconds": b_end["seconds"],
+                    "style_at_5": next(p[judge] for p in r["points"] if p["step"] == 5),
+                    "dlib_at_10": next((p.get("dlib") for p in r["points"] if p["step"] == 10), None),
+                    "identity_at_10": next((p["identity"] for p in r["points"] if p["step"] == 10), None),
+                    "geometry_at_10": next((p.get("geometry") for p in r["points"] if p["step"] == 10), None),
+                }
+            )
         inf = float("inf")
         med = statistics.median(x["steps"] if x["steps"] is not None else inf for x in rows)
         med_stay = statistics.median(x["stay_steps"] if x["stay_steps"] is not None else inf for x in rows)
@@ -251,8 +290,9 @@ def summarize(runs: dict[str, list[dict]], baseline_steps: int, meta_steps: int,
     return out
 
 
-def steps_to_baseline_at(rs: list[dict], base: dict[str, dict], baseline_steps: int,
-                         judge: str = "style") -> dict[int, float | None]:
+def steps_to_baseline_at(
+    rs: list[dict], base: dict[str, dict], baseline_steps: int, judge: str = "style"
+) -> dict[int, float | None]:
     """Median steps (misses slowest; None if the median misses) to reach the unstylized start's score after
     N steps, for N in INTERMEDIATE and `baseline_steps`: where along the baseline the speed-up holds."""
     out = {}
@@ -270,8 +310,14 @@ def steps_to_baseline_at(rs: list[dict], base: dict[str, dict], baseline_steps: 
 LOOK_STEPS = 10  # the look sheet shows each init before adaptation and after this many steps
 
 
-def look_sheet(inits: dict[str, dict | None], entry, path: Path, scoring: Scoring, extra: dict[str, dict] | None = None,
-               steps: int = LOOK_STEPS) -> None:
+def look_sheet(
+    inits: dict[str, dict | None],
+    entry,
+    path: Path,
+    scoring: Scoring,
+    extra: dict[str, dict] | None = None,
+    steps: int = LOOK_STEPS,
+) -> None:
     """One row per init: the style image, then front/neutral and 45°/smile renders at step 0 and after
     `steps` product steps on `entry` (seed 0). Numbers can be gamed by a pattern no one would call the
     style (docs/experiments.md, wider mappers); this sheet is the check a person makes. `extra`: curve() keyword
@@ -283,13 +329,18 @@ def look_sheet(inits: dict[str, dict | None], entry, path: Path, scoring: Scorin
 
     cfg = EvalConfig(yaws=(0.0, 45.0), expressions=("neutral", "smile"), res=128)
     image = entry.image()
-    style = (torch.ones(3, cfg.res, cfg.res) if image is None  # a text style: its prompt is in the header
-             else F.interpolate(image[None], size=(cfg.res, cfg.res), mode="bilinear", antialias=True)[0])
+    style = (
+        torch.ones(3, cfg.res, cfg.res)
+        if image is None  # a text style: its prompt is in the header
+        else F.interpolate(image[None], size=(cfg.res, cfg.res), mode="bilinear", antialias=True)[0]
+    )
     avatar, _ = load_avatar_with_reference("builtin:ada")
     unstylized = {k: v.clone() for k, v in avatar.net.style_state().items()}
     rows = []
     for name, init in inits.items():
-        run = curve(init, "ada", entry, steps, seed=0, scoring=scoring, keep_state=True, **(extra or {}).get(name, {}))
+        run = curve(
+            init, "ada", entry, steps, seed=0, scoring=scoring, keep_state=True, **(extra or {}).get(name, {})
+        )
         cells = [style]
         for state in (init or unstylized, run["state"]):
             apply_style(avatar.net, state)
@@ -301,9 +352,11 @@ def look_sheet(inits: dict[str, dict | None], entry, path: Path, scoring: Scorin
     labelled = Image.new("RGB", (sheet.shape[1] + 150, sheet.shape[0] + 16), "white")
     labelled.paste(Image.fromarray(sheet), (150, 16))
     draw = ImageDraw.Draw(labelled)
-    for x, text in ((150, "style" if image is not None else f"'{entry.text}'"),
-                    (150 + cfg.res, "step 0: front, 45 deg smile"),
-                    (150 + 3 * cfg.res, f"after {steps} steps ({entry.name})")):
+    for x, text in (
+        (150, "style" if image is not None else f"'{entry.text}'"),
+        (150 + cfg.res, "step 0: front, 45 deg smile"),
+        (150 + 3 * cfg.res, f"after {steps} steps ({entry.name})"),
+    ):
         draw.text((x + 4, 2), text, fill="black")
     for i, name in enumerate(inits):
         draw.text((4, 16 + i * cfg.res + cfg.res // 2 - 6), name, fill="black")
@@ -322,8 +375,16 @@ def plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
         for ax, key in zip(axes, ("style", "identity")):
             mean = [statistics.mean(r["points"][i][key] for r in rs) for i in range(len(steps))]
             ax.plot(steps, mean, marker="o", ms=3, label=name)
-    axes[0].set(title=f"{title}: style distance (other-seed evaluator)", xlabel="adaptation steps", ylabel="lower = more stylized")
-    axes[1].set(title="identity: low-pass distance to original", xlabel="adaptation steps", ylabel="lower = more recognisable")
+    axes[0].set(
+        title=f"{title}: style distance (other-seed evaluator)",
+        xlabel="adaptation steps",
+        ylabel="lower = more stylized",
+    )
+    axes[1].set(
+        title="identity: low-pass distance to original",
+        xlabel="adaptation steps",
+        ylabel="lower = more recognisable",
+    )
     for ax in axes:
         ax.set_xscale("symlog", linthresh=5)
         ax.grid(alpha=0.3)
@@ -332,8 +393,10 @@ def plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
     fig.savefig(path, dpi=110)
 
 
-JUDGE_LABELS = {"style": "texture evaluator (other seed)", "vgg_pattern": "VGG Gram luminance pattern at "
-                "relu4_2, relu5_1 (layers the loss does not use)"}
+JUDGE_LABELS = {
+    "style": "texture evaluator (other seed)",
+    "vgg_pattern": "VGG Gram luminance pattern at relu4_2, relu5_1 (layers the loss does not use)",
+}
 
 
 def judges(curves: dict[str, list[dict]]) -> list[str]:
@@ -349,40 +412,54 @@ def summaries(curves: dict[str, list[dict]], baseline_steps: int, meta_steps: in
 def write_markdown(report: dict, n_styles: int, baseline_steps: int, stem: str = "meta") -> None:
     """bench/results/<stem>.md from the report (also printed)."""
     seeds = report.get("seeds", 1)
-    lines = [f"Meta-learning benchmark: {n_styles} held-out styles"
-             + (f" x {seeds} adaptation seeds (curves averaged over seeds)" if seeds > 1 else "")
-             + f", {report.get('guidance', 'texture')} guidance, evaluator {report['evaluator']}, "
-             f"target = the unstylized start's score after {baseline_steps} steps (same loop: Adam, lr 0.02, "
-             "batch 4, 128 px, strength 0.5). Medians over all styles; a style that misses counts as slowest. "
-             "\"Reached\" counts the first checkpoint at or under the target; \"stays under\" the first checkpoint "
-             "from which every later one in the run is at or under it (stricter where curves jump). dlib @10: "
-             "face-recognition distance of the front portrait to the unstylized one after 10 steps (< 0.6 = same "
-             "person).", ""]
+    lines = [
+        f"Meta-learning benchmark: {n_styles} held-out styles"
+        + (f" x {seeds} adaptation seeds (curves averaged over seeds)" if seeds > 1 else "")
+        + f", {report.get('guidance', 'texture')} guidance, evaluator {report['evaluator']}, "
+        f"target = the unstylized start's score after {baseline_steps} steps (same loop: Adam, lr 0.02, "
+        "batch 4, 128 px, strength 0.5). Medians over all styles; a style that misses counts as slowest. "
+        '"Reached" counts the first checkpoint at or under the target; "stays under" the first checkpoint '
+        "from which every later one in the run is at or under it (stricter where curves jump). dlib @10: "
+        "face-recognition distance of the front portrait to the unstylized one after 10 steps (< 0.6 = same "
+        "person).",
+        "",
+    ]
     for key in ("styles", "identity"):
         for judge, summary in report[key].get("summaries", {"style": report[key]["summary"]}).items():
-            lines += [f"**{report[key]['label']}, judged by the {JUDGE_LABELS[judge]}**", "",
-                      "| init | meta-training | reached (within run) | >= 10x (<= 10 steps) | median steps | step ratio | "
-                      "median seconds | seconds ratio | stays under from <= 10 steps | median steps to stay | "
-                      "style @10 / target | style @5 | style @10 | identity @10 | geometry @10 (mm) | dlib @10 |",
-                      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            lines += [
+                f"**{report[key]['label']}, judged by the {JUDGE_LABELS[judge]}**",
+                "",
+                "| init | meta-training | reached (within run) | >= 10x (<= 10 steps) | median steps | step ratio | "
+                "median seconds | seconds ratio | stays under from <= 10 steps | median steps to stay | "
+                "style @10 / target | style @5 | style @10 | identity @10 | geometry @10 (mm) | dlib @10 |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            ]
             for name, s in summary.items():
                 miss = f"> {s['meta_steps']}"
                 fmt = lambda v, f="{:.1f}", m=miss: m if v is None else f.format(v)  # noqa: E731
-                lines.append(f"| {name} | {report['budgets'].get(name, '-')} | {s['reached']} | {s['within_10x']} | "
-                             f"{fmt(s['median_steps'], '{:g}')} | {fmt(s['step_ratio'], '{:.1f}x', '< ' + str(round(baseline_steps / s['meta_steps'], 1)) + 'x')} | "
-                             f"{fmt(s['median_seconds'], '{:.1f}', '-')} | {fmt(s['seconds_ratio'], '{:.1f}x', '-')} | "
-                             f"{s.get('stay_within_10x', '-')} | {fmt(s.get('median_stay_steps'), '{:g}')} | "
-                             f"{s.get('median_ratio_at_10', float('nan')):.2f} | "
-                             f"{s['median_style_at_5']:.4f} | {s['median_style_at_10']:.4f} | {s['median_identity_at_10']:.4f} | "
-                             f"{fmt(s.get('median_geometry_at_10'), '{:.3f}', '-')} | {fmt(s.get('median_dlib_at_10'), '{:.3f}', '-')} |")
+                lines.append(
+                    f"| {name} | {report['budgets'].get(name, '-')} | {s['reached']} | {s['within_10x']} | "
+                    f"{fmt(s['median_steps'], '{:g}')} | {fmt(s['step_ratio'], '{:.1f}x', '< ' + str(round(baseline_steps / s['meta_steps'], 1)) + 'x')} | "
+                    f"{fmt(s['median_seconds'], '{:.1f}', '-')} | {fmt(s['seconds_ratio'], '{:.1f}x', '-')} | "
+                    f"{s.get('stay_within_10x', '-')} | {fmt(s.get('median_stay_steps'), '{:g}')} | "
+                    f"{s.get('median_ratio_at_10', float('nan')):.2f} | "
+                    f"{s['median_style_at_5']:.4f} | {s['median_style_at_10']:.4f} | {s['median_identity_at_10']:.4f} | "
+                    f"{fmt(s.get('median_geometry_at_10'), '{:.3f}', '-')} | {fmt(s.get('median_dlib_at_10'), '{:.3f}', '-')} |"
+                )
             lines.append("")
             at = list(next(iter(summary.values()))["steps_to_baseline_at"])
-            lines += ["Median steps to reach the unstylized start's score after N steps (ratio N / steps):", "",
-                      "| init | " + " | ".join(f"N = {n}" for n in at) + " |", "|---|" + "---|" * len(at)]
+            lines += [
+                "Median steps to reach the unstylized start's score after N steps (ratio N / steps):",
+                "",
+                "| init | " + " | ".join(f"N = {n}" for n in at) + " |",
+                "|---|" + "---|" * len(at),
+            ]
             for name, s in summary.items():
                 cells = []
                 for n, v in s["steps_to_baseline_at"].items():
-                    cells.append(f"> {s['meta_steps']}" if v is None else f"{v:g} ({n / v:.1f}x)" if v else "0")
+                    cells.append(
+                        f"> {s['meta_steps']}" if v is None else f"{v:g} ({n / v:.1f}x)" if v else "0"
+                    )
                 lines.append(f"| {name} | " + " | ".join(cells) + " |")
             lines.append("")
     (RESULTS / f"{stem}.md").write_text("\n".join(lines))
@@ -393,7 +470,9 @@ def resummarize(path: Path) -> None:
     """Rewrite a stored report's summaries and markdown from its curves (after a change to the summaries)."""
     report = json.loads(path.read_text())
     for key in ("styles", "identity"):
-        report[key]["summaries"] = summaries(report[key]["curves"], report["baseline_steps"], report["meta_steps"])
+        report[key]["summaries"] = summaries(
+            report[key]["curves"], report["baseline_steps"], report["meta_steps"]
+        )
         report[key]["summary"] = report[key]["summaries"]["style"]
     path.write_text(json.dumps(report, indent=1) + "\n")
     write_markdown(report, len(report["held_out_styles"]), report["baseline_steps"], path.stem)
@@ -405,8 +484,10 @@ def budget(meta: dict) -> str:
     algo = cfg.get("algorithm", "?")
     train, tasks, inner = cfg.get("train", {}), cfg.get("tasks", {}), cfg.get(algo, {})
     adapt = tasks.get("adapt", tasks)  # typed configs nest batch/res under tasks.adapt; older inits did not
-    text = (f"{algo}: {train.get('outer_steps', '?')} outer x {train.get('tasks_per_step', '?')} tasks x "
-            f"{inner.get('inner_steps', '?')} inner, {adapt.get('batch', '?')} views @ {adapt.get('res', '?')} px")
+    text = (
+        f"{algo}: {train.get('outer_steps', '?')} outer x {train.get('tasks_per_step', '?')} tasks x "
+        f"{inner.get('inner_steps', '?')} inner, {adapt.get('batch', '?')} views @ {adapt.get('res', '?')} px"
+    )
     if "warm_start" in meta:
         text = budget(meta["warm_start"]) + "; then " + text
     return text
@@ -414,33 +495,61 @@ def budget(meta: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", help="meta-train preset or YAML whose held-out styles to use (default: the "
-                                     "guidance's own preset: texture, vgg or clip)")
-    ap.add_argument("--init", action="append", default=[], metavar="NAME=RUN",
-                    help="an initialization to compare: a meta-train run folder (init.safetensors; Meta-SGD's "
-                         "init_alpha.* with its own update rule). Repeatable; the first one is also run on the "
-                         "held-out identity.")
+    ap.add_argument(
+        "--config",
+        help="meta-train preset or YAML whose held-out styles to use (default: the "
+        "guidance's own preset: texture, vgg or clip)",
+    )
+    ap.add_argument(
+        "--init",
+        action="append",
+        default=[],
+        metavar="NAME=RUN",
+        help="an initialization to compare: a meta-train run folder (init.safetensors; Meta-SGD's "
+        "init_alpha.* with its own update rule). Repeatable; the first one is also run on the "
+        "held-out identity.",
+    )
     ap.add_argument("--baseline-steps", type=int, default=100)
     ap.add_argument("--meta-steps", type=int, default=30)
     ap.add_argument("--styles", type=int, default=8)
     ap.add_argument("--identity-styles", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seeds", type=int, default=1,
-                    help="adaptation seeds per style (random views/expressions); curves are averaged over them")
+    ap.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="adaptation seeds per style (random views/expressions); curves are averaged over them",
+    )
     ap.add_argument("--reuse", type=Path, help="an earlier meta.json (same styles, steps and evaluator) ...")
-    ap.add_argument("--reuse-curves", action="append", metavar="NAME",
-                    help="... whose curves for this init are taken instead of recomputed (repeatable; default: "
-                         "every init in that report)")
-    ap.add_argument("--looks-only", action="store_true",
-                    help="only render bench/results/meta_looks.png for the unstylized start and the --init runs")
-    ap.add_argument("--guidance", choices=("texture", "vgg", "clip"), default="texture",
-                    help="vgg: image styles under VGG16 guidance, also judged by VGG Gram at unused layers; "
-                         "clip: the bank's text prompts, guided by --clip and scored by --judge")
-    ap.add_argument("--clip", default=DEFAULT_CLIP, help="the guiding CLIP (hub id in the local cache, or folder)")
+    ap.add_argument(
+        "--reuse-curves",
+        action="append",
+        metavar="NAME",
+        help="... whose curves for this init are taken instead of recomputed (repeatable; default: "
+        "every init in that report)",
+    )
+    ap.add_argument(
+        "--looks-only",
+        action="store_true",
+        help="only render bench/results/meta_looks.png for the unstylized start and the --init runs",
+    )
+    ap.add_argument(
+        "--guidance",
+        choices=("texture", "vgg", "clip"),
+        default="texture",
+        help="vgg: image styles under VGG16 guidance, also judged by VGG Gram at unused layers; "
+        "clip: the bank's text prompts, guided by --clip and scored by --judge",
+    )
+    ap.add_argument(
+        "--clip", default=DEFAULT_CLIP, help="the guiding CLIP (hub id in the local cache, or folder)"
+    )
     ap.add_argument("--judge", help="the scoring CLIP for prompts: another model than --clip")
     ap.add_argument("--stem", help="output file stem in bench/results/ (default: meta; meta_clip with clip)")
-    ap.add_argument("--summarize-only", action="store_true",
-                    help="recompute the summaries and tables of bench/results/meta.json from its curves, run nothing")
+    ap.add_argument(
+        "--summarize-only",
+        action="store_true",
+        help="recompute the summaries and tables of bench/results/meta.json from its curves, run nothing",
+    )
     args = ap.parse_args()
     stem = args.stem or ("meta" if args.guidance == "texture" else f"meta_{args.guidance}")
     if args.summarize_only:
@@ -457,14 +566,18 @@ def main() -> None:
     budgets: dict[str, str] = {"unstylized": "none"}
     report_old = json.loads(args.reuse.read_text()) if args.reuse else {}
     if report_old and report_old.get("threads") != args.threads:
-        raise SystemExit(f"--reuse: {args.reuse} was measured with {report_old.get('threads')} threads, this run "
-                         f"uses {args.threads}; seconds would not compare (pass --threads {report_old.get('threads')})")
+        raise SystemExit(
+            f"--reuse: {args.reuse} was measured with {report_old.get('threads')} threads, this run "
+            f"uses {args.threads}; seconds would not compare (pass --threads {report_old.get('threads')})"
+        )
     reused = set(args.reuse_curves or report_old.get("styles", {}).get("curves", {})) if args.reuse else set()
     budgets |= report_old.get("budgets", {})
     for spec in args.init:
         name, _, run = spec.partition("=")
         if not run or not (Path(run) / "init.safetensors").exists():
-            raise SystemExit(f"--init {spec}: expected NAME=RUN with RUN/init.safetensors (run meta-train first)")
+            raise SystemExit(
+                f"--init {spec}: expected NAME=RUN with RUN/init.safetensors (run meta-train first)"
+            )
         inits[name], meta = load_style(Path(run) / "init.safetensors")
         budgets[name] = budget(meta)
         if (Path(run) / "init_alpha.safetensors").exists():
@@ -474,13 +587,23 @@ def main() -> None:
         look_sheet(inits, held[0], RESULTS / f"{stem}_looks.png", scoring, extra)
         return
     names = [*inits, *sorted(reused - set(inits))]  # the last ones come from --reuse only
-    report = {"held_out_styles": [e.name for e in held], "evaluator": evaluator, "guidance": args.guidance,
-              "baseline_steps": args.baseline_steps, "meta_steps": args.meta_steps, "threads": args.threads,
-              "seeds": args.seeds,
-              "budgets": {k: v for k, v in budgets.items() if k in names}}
+    report = {
+        "held_out_styles": [e.name for e in held],
+        "evaluator": evaluator,
+        "guidance": args.guidance,
+        "baseline_steps": args.baseline_steps,
+        "meta_steps": args.meta_steps,
+        "threads": args.threads,
+        "seeds": args.seeds,
+        "budgets": {k: v for k, v in budgets.items() if k in names},
+    }
     first = args.init[0].partition("=")[0] if args.init else None  # also run on the held-out identity
     old_identity = report_old.get("identity", {}).get("curves", {})
-    identity_names = ["unstylized", first, *sorted(n for n in reused & set(old_identity) if n not in ("unstylized", first))]
+    identity_names = [
+        "unstylized",
+        first,
+        *sorted(n for n in reused & set(old_identity) if n not in ("unstylized", first)),
+    ]
     for label, identity, entries, run_names in (
         ("held-out styles (identity ada)", "ada", held, names),
         (f"held-out identity {HELD_OUT}", HELD_OUT, held[: args.identity_styles], identity_names),
@@ -499,12 +622,29 @@ def main() -> None:
                 seed_points = seed_runs(old[i]) if old is not None else []
                 for s in range(len(seed_points), args.seeds):
                     if name not in inits:
-                        raise SystemExit(f"--seeds {args.seeds}: pass --init for {name} to run its other seeds")
-                    seed_points.append(curve(inits[name], identity, e, steps, seed=i + 1000 * s, scoring=scoring,
-                                             rates=rates.get(name))["points"])
+                        raise SystemExit(
+                            f"--seeds {args.seeds}: pass --init for {name} to run its other seeds"
+                        )
+                    seed_points.append(
+                        curve(
+                            inits[name],
+                            identity,
+                            e,
+                            steps,
+                            seed=i + 1000 * s,
+                            scoring=scoring,
+                            rates=rates.get(name),
+                        )["points"]
+                    )
                 seed_points = seed_points[: args.seeds]
-                runs[name].append({"style": e.name, "identity": identity, "seed_points": seed_points,
-                                   "points": mean_points(seed_points)})
+                runs[name].append(
+                    {
+                        "style": e.name,
+                        "identity": identity,
+                        "seed_points": seed_points,
+                        "points": mean_points(seed_points),
+                    }
+                )
             print(f"{label}: {name} done", flush=True)
         by_judge = summaries(runs, args.baseline_steps, args.meta_steps)
         report[key] = {"label": label, "curves": runs, "summary": by_judge["style"], "summaries": by_judge}

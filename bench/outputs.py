@@ -49,8 +49,10 @@ with torch.no_grad():
     t = time.perf_counter(); run(); print(time.perf_counter() - t)
 """
 OLD_SETTINGS = "run = lambda: render_turntable(avatar, 48, RenderConfig(res=224, ssaa=2))"
-NEW_SETTINGS = ("from alteredavatar.export.outputs import OutputConfig\n"
-                "run = lambda: render_turntable(avatar, 48, OutputConfig().render_config(), alpha=True)")
+NEW_SETTINGS = (
+    "from alteredavatar.export.outputs import OutputConfig\n"
+    "run = lambda: render_turntable(avatar, 48, OutputConfig().render_config(), alpha=True)"
+)
 
 
 def timed_in_subprocess(package_root: Path, settings: str, threads: int) -> float:
@@ -66,22 +68,31 @@ def versus_baseline_code(rev: str, threads: int, repeat: int) -> dict:
     alternating subprocesses."""
     here = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as old_root:
-        archive = subprocess.run(["git", "-C", str(here), "archive", rev, "alteredavatar"], capture_output=True,
-                                 check=True).stdout
+        archive = subprocess.run(
+            ["git", "-C", str(here), "archive", rev, "alteredavatar"], capture_output=True, check=True
+        ).stdout
         subprocess.run(["tar", "-x", "-C", old_root], input=archive, check=True)
         old, new = [], []
         for _ in range(repeat):
             old.append(timed_in_subprocess(Path(old_root), OLD_SETTINGS, threads))
             new.append(timed_in_subprocess(here, NEW_SETTINGS, threads))
-    return {"rev": rev, "old_s": old, "new_s": new, "old_median_s": statistics.median(old),
-            "new_median_s": statistics.median(new), "ratio": statistics.median(new) / statistics.median(old)}
+    return {
+        "rev": rev,
+        "old_s": old,
+        "new_s": new,
+        "old_median_s": statistics.median(old),
+        "new_median_s": statistics.median(new),
+        "ratio": statistics.median(new) / statistics.median(old),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--baseline-rev", default=BASELINE_REV, help="git revision whose code times the old default")
+    ap.add_argument(
+        "--baseline-rev", default=BASELINE_REV, help="git revision whose code times the old default"
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     avatar, _ = load_avatar_with_reference()
@@ -100,26 +111,41 @@ def main() -> None:
         times = {k: timeit(fn, args.repeat, warmup=1) for k, fn in runs.items()}
     ratio = times["turntable_new"]["median_s"] / times["turntable_old"]["median_s"]
     versus = versus_baseline_code(args.baseline_rev, args.threads, args.repeat)
-    result = {"frames": frames, "old": {"res": OLD.res, "ssaa": OLD.ssaa, "shading": OLD.shading},
-              "new": {"res": new.res, "ssaa": new.ssaa, "shading": new.shading}, "times": times,
-              "turntable_ratio": ratio, "versus_baseline_code": versus, "threads": args.threads, "torch": torch.__version__,
-              "machine": platform.machine()}
+    result = {
+        "frames": frames,
+        "old": {"res": OLD.res, "ssaa": OLD.ssaa, "shading": OLD.shading},
+        "new": {"res": new.res, "ssaa": new.ssaa, "shading": new.shading},
+        "times": times,
+        "turntable_ratio": ratio,
+        "versus_baseline_code": versus,
+        "threads": args.threads,
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "outputs.json").write_text(json.dumps(result, indent=1) + "\n")
-    md = [f"Outputs: {frames}-frame turntable and the 3 x 6 expression grid, {args.threads} CPU threads, torch "
-          f"{torch.__version__}; median of {args.repeat} runs, measured side by side.", "",
-          f"| output | old ({OLD.res} px, ssaa {OLD.ssaa:g}, {OLD.shading}) s | new ({new.res} px, ssaa {new.ssaa:g}, "
-          f"{new.shading}) s | ratio |", "|---|---|---|---|"]
+    md = [
+        f"Outputs: {frames}-frame turntable and the 3 x 6 expression grid, {args.threads} CPU threads, torch "
+        f"{torch.__version__}; median of {args.repeat} runs, measured side by side.",
+        "",
+        f"| output | old ({OLD.res} px, ssaa {OLD.ssaa:g}, {OLD.shading}) s | new ({new.res} px, ssaa {new.ssaa:g}, "
+        f"{new.shading}) s | ratio |",
+        "|---|---|---|---|",
+    ]
     for name in ("turntable", "grid"):
         o, n = times[f"{name}_old"]["median_s"], times[f"{name}_new"]["median_s"]
         md.append(f"| {name} | {o:.1f} | {n:.1f} | {n / o:.2f} |")
     goal = versus["ratio"]
-    md += ["", f"Against the code the goal was set on ({versus['rev']}, its default 224 px turntable, alternating "
-           f"subprocesses): old {versus['old_median_s']:.1f} s, new default {versus['new_median_s']:.1f} s, "
-           f"{goal:.2f}x. Goal: the default turntable within 2x that: {'met' if goal <= 2 else 'not met'}. On "
-           f"today's renderer the old settings take {ratio:.2f}x less than the new default (the rasterizer got "
-           "faster for both).", "",
-           f"Portrait ({portrait.res} px, ssaa {portrait.ssaa:g}): {times['portrait_new']['median_s']:.2f} s."]
+    md += [
+        "",
+        f"Against the code the goal was set on ({versus['rev']}, its default 224 px turntable, alternating "
+        f"subprocesses): old {versus['old_median_s']:.1f} s, new default {versus['new_median_s']:.1f} s, "
+        f"{goal:.2f}x. Goal: the default turntable within 2x that: {'met' if goal <= 2 else 'not met'}. On "
+        f"today's renderer the old settings take {ratio:.2f}x less than the new default (the rasterizer got "
+        "faster for both).",
+        "",
+        f"Portrait ({portrait.res} px, ssaa {portrait.ssaa:g}): {times['portrait_new']['median_s']:.2f} s.",
+    ]
     (RESULTS / "outputs.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 

@@ -39,15 +39,31 @@ def main() -> None:
     style = demo / "style_image.png"
     for s in STRENGTHS:
         run = OUT / f"strength-{s}"
-        if s != 0.5 and cli(["stylize", "--style.image", str(style), "--objective.strength", str(s),
-                             "--out", str(run), "--overwrite"]) != 0:
+        if (
+            s != 0.5
+            and cli(
+                [
+                    "stylize",
+                    "--style.image",
+                    str(style),
+                    "--objective.strength",
+                    str(s),
+                    "--out",
+                    str(run),
+                    "--overwrite",
+                ]
+            )
+            != 0
+        ):
             raise SystemExit(f"stylize at strength {s} failed")
     shutil.copy(demo / "expressions.png", DOCS / "demo_expressions.png")
     row = [tile(style), tile(demo / "portrait_original.png")]
     row += [tile(OUT / f"strength-{s}" / "portrait.png") for s in STRENGTHS]
     imageio.imwrite(DOCS / "strength_sweep.png", np.concatenate(row, axis=1))
     back_of_head(demo, DOCS / "back_of_head.png")
-    print(f"wrote {DOCS / 'demo_expressions.png'}, {DOCS / 'strength_sweep.png'} and {DOCS / 'back_of_head.png'}")
+    print(
+        f"wrote {DOCS / 'demo_expressions.png'}, {DOCS / 'strength_sweep.png'} and {DOCS / 'back_of_head.png'}"
+    )
 
 
 def back_of_head(style_dir: Path, path: Path) -> None:

@@ -60,7 +60,9 @@ def main() -> None:
 
     def avatar_fwd_bwd():
         frame = avatar(expr)
-        render_mesh(frame.verts, mesh.faces, mesh.uvs, frame.albedo, cams, cfg, mesh.weld).image.mean().backward()
+        render_mesh(
+            frame.verts, mesh.faces, mesh.uvs, frame.albedo, cams, cfg, mesh.weld
+        ).image.mean().backward()
 
     tower = clip_vision_tower()
     tower.requires_grad_(False)
@@ -81,19 +83,31 @@ def main() -> None:
         r["per_view_ms"] = 1000 * r["median_s"] / args.batch
         r["ratio_to_clip"] = r["median_s"] / clip
     result = {
-        "batch": args.batch, "res": args.res, "threads": args.threads, "faces": int(mesh.faces.shape[0]),
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "torch": torch.__version__,
-        "goal": "render_fwd_bwd ratio_to_clip <= 0.25", "goal_met": rows["render_fwd_bwd"]["ratio_to_clip"] <= 0.25,
+        "batch": args.batch,
+        "res": args.res,
+        "threads": args.threads,
+        "faces": int(mesh.faces.shape[0]),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "torch": torch.__version__,
+        "goal": "render_fwd_bwd ratio_to_clip <= 0.25",
+        "goal_met": rows["render_fwd_bwd"]["ratio_to_clip"] <= 0.25,
         "timings": rows,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "render.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = [f"Render benchmark: batch {args.batch}, {args.res} px, {mesh.faces.shape[0]} faces, "
-             f"{args.threads} threads, torch {torch.__version__}", "",
-             "| measure | per view (ms) | batch median (s) | ratio to CLIP ViT-B/32 fwd+bwd |", "|---|---|---|---|"]
+    lines = [
+        f"Render benchmark: batch {args.batch}, {args.res} px, {mesh.faces.shape[0]} faces, "
+        f"{args.threads} threads, torch {torch.__version__}",
+        "",
+        "| measure | per view (ms) | batch median (s) | ratio to CLIP ViT-B/32 fwd+bwd |",
+        "|---|---|---|---|",
+    ]
     for name, r in rows.items():
         lines.append(f"| {name} | {r['per_view_ms']:.1f} | {r['median_s']:.3f} | {r['ratio_to_clip']:.3f} |")
-    lines += ["", f"Goal render fwd+bwd <= 25% of the CLIP step: {'met' if result['goal_met'] else 'NOT met'}."]
+    lines += [
+        "",
+        f"Goal render fwd+bwd <= 25% of the CLIP step: {'met' if result['goal_met'] else 'NOT met'}.",
+    ]
     (RESULTS / "render.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

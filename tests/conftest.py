@@ -48,7 +48,9 @@ def tiny_net_path(tmp_path_factory):
     from alteredavatar.avatar.network import AvatarNet, AvatarNetConfig
 
     torch.manual_seed(0)
-    cfg = AvatarNetConfig(uv_res=64, base_res=8, enc_channels=(8, 8, 8, 8), dec_channels=(8, 8, 8, 8), mapper_hidden=8)
+    cfg = AvatarNetConfig(
+        uv_res=64, base_res=8, enc_channels=(8, 8, 8, 8), dec_channels=(8, 8, 8, 8), mapper_hidden=8
+    )
     path = tmp_path_factory.mktemp("net") / "tiny_net.safetensors"
     save_avatar_net(AvatarNet(cfg), path, {"note": "random tiny test network"})
     return path

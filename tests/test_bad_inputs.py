@@ -24,8 +24,18 @@ from PIL import Image
 
 from alteredavatar.cli import main
 
-FAST = ["--output.frames", "2", "--output.res", "32", "--output.ssaa", "1", "--output.portrait-res", "32",
-        "--output.portrait-ssaa", "1"]
+FAST = [
+    "--output.frames",
+    "2",
+    "--output.res",
+    "32",
+    "--output.ssaa",
+    "1",
+    "--output.portrait-res",
+    "32",
+    "--output.portrait-ssaa",
+    "1",
+]
 
 
 # ---------------------------------------------------------------- fixtures (built once)
@@ -33,26 +43,42 @@ FAST = ["--output.frames", "2", "--output.res", "32", "--output.ssaa", "1", "--o
 
 def tetra_gltf(path: Path, uri: str | None = None, verts=None, texture_uri: str | None = None) -> Path:
     """A textured tetrahedron as .gltf; the buffer is a data: URI unless `uri` names where it lives."""
-    verts = np.array([[0, 0, 0], [0.1, 0, 0], [0, 0.1, 0], [0, 0, 0.1]], np.float32) if verts is None else verts
+    verts = (
+        np.array([[0, 0, 0], [0.1, 0, 0], [0, 0.1, 0], [0, 0, 0.1]], np.float32) if verts is None else verts
+    )
     faces = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]], np.uint32)
     uvs = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
     blob = verts.astype(np.float32).tobytes() + uvs.tobytes() + faces.tobytes()
     n = len(verts)
     doc = {
-        "asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
-        "buffers": [{"byteLength": len(blob),
-                     "uri": uri or "data:application/octet-stream;base64," + base64.b64encode(blob).decode()}],
-        "bufferViews": [{"buffer": 0, "byteOffset": 0, "byteLength": 12 * n},
-                        {"buffer": 0, "byteOffset": 12 * n, "byteLength": 8 * n},
-                        {"buffer": 0, "byteOffset": 20 * n, "byteLength": faces.nbytes}],
-        "accessors": [{"bufferView": 0, "componentType": 5126, "count": n, "type": "VEC3"},
-                      {"bufferView": 1, "componentType": 5126, "count": n, "type": "VEC2"},
-                      {"bufferView": 2, "componentType": 5125, "count": faces.size, "type": "SCALAR"}],
+        "asset": {"version": "2.0"},
+        "scene": 0,
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0}],
+        "buffers": [
+            {
+                "byteLength": len(blob),
+                "uri": uri or "data:application/octet-stream;base64," + base64.b64encode(blob).decode(),
+            }
+        ],
+        "bufferViews": [
+            {"buffer": 0, "byteOffset": 0, "byteLength": 12 * n},
+            {"buffer": 0, "byteOffset": 12 * n, "byteLength": 8 * n},
+            {"buffer": 0, "byteOffset": 20 * n, "byteLength": faces.nbytes},
+        ],
+        "accessors": [
+            {"bufferView": 0, "componentType": 5126, "count": n, "type": "VEC3"},
+            {"bufferView": 1, "componentType": 5126, "count": n, "type": "VEC2"},
+            {"bufferView": 2, "componentType": 5125, "count": faces.size, "type": "SCALAR"},
+        ],
         "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "TEXCOORD_0": 1}, "indices": 2}]}],
     }
     if texture_uri:
-        doc |= {"images": [{"uri": texture_uri}], "textures": [{"source": 0}],
-                "materials": [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}}}]}
+        doc |= {
+            "images": [{"uri": texture_uri}],
+            "textures": [{"source": 0}],
+            "materials": [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}}}],
+        }
         doc["meshes"][0]["primitives"][0]["material"] = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc))
@@ -65,7 +91,9 @@ def write_style(folder: Path, state: dict[str, torch.Tensor], meta: dict) -> Pat
     from alteredavatar.io import save_safetensors_atomic
 
     folder.mkdir(parents=True, exist_ok=True)
-    save_safetensors_atomic(state, folder / "style.safetensors", {"format": "alteredavatar-style", "version": "2"})
+    save_safetensors_atomic(
+        state, folder / "style.safetensors", {"format": "alteredavatar-style", "version": "2"}
+    )
     (folder / "style.json").write_text(json.dumps(meta))
     return folder
 
@@ -90,7 +118,11 @@ def env(tmp_path_factory, tiny_net_path) -> dict[str, str]:
     (root / "imgdir.png").mkdir()
     torch.save({"a": torch.zeros(2)}, root / "pickle.safetensors")
     state = load_avatar_net(tiny_net_path).style_state()
-    meta = {"avatar": "builtin:ada", "avatar_net": str(tiny_net_path), "avatar_net_sha256": file_sha256(tiny_net_path)}
+    meta = {
+        "avatar": "builtin:ada",
+        "avatar_net": str(tiny_net_path),
+        "avatar_net_sha256": file_sha256(tiny_net_path),
+    }
     f["SA"] = write_style(root / "style_a", state, meta)
     f["SOTHER"] = write_style(root / "style_other", state, meta | {"avatar_net_sha256": "0" * 64})
     bad = dict(state)
@@ -123,14 +155,21 @@ def env(tmp_path_factory, tiny_net_path) -> dict[str, str]:
     f["G_LINK"] = tetra_gltf(models / "link" / "head.gltf", "escape.bin")
     f["G_TEX"] = tetra_gltf(models / "tex" / "head.gltf", texture_uri="../../style.png")
     f["G_POINT"] = tetra_gltf(models / "point" / "head.gltf", verts=np.zeros((4, 3), np.float32))
-    f["G_FLAT"] = tetra_gltf(models / "flat" / "head.gltf",
-                             verts=np.array([[0, 0, 0], [0.1, 0, 0], [0, 0, 0.1], [0.1, 0, 0.1]], np.float32))
+    f["G_FLAT"] = tetra_gltf(
+        models / "flat" / "head.gltf",
+        verts=np.array([[0, 0, 0], [0.1, 0, 0], [0, 0, 0.1], [0.1, 0, 0.1]], np.float32),
+    )
     f["G_OWN"] = tetra_gltf(models / "own" / "head.gltf", texture_uri="expressions.png")
     (models / "own" / "expressions.png").write_bytes(good)  # its texture shares a name with an output
     glb = models / "truncated.glb"
     body = b'{"asset":{"version":"2.0"}}  '
-    glb.write_bytes((struct.pack("<4sII", b"glTF", 2, 12 + 8 + len(body) + 500) + struct.pack("<I4s", len(body), b"JSON")
-                     + body)[:40])
+    glb.write_bytes(
+        (
+            struct.pack("<4sII", b"glTF", 2, 12 + 8 + len(body) + 500)
+            + struct.pack("<I4s", len(body), b"JSON")
+            + body
+        )[:40]
+    )
     f["GLB_TRUNC"] = glb
     (models / "image.glb").write_bytes(good)
     f["GLB_PNG"] = models / "image.glb"
@@ -159,13 +198,30 @@ META_CONFIGS = {  # name -> YAML text of a meta-train config that must be refuse
 
 def snapshot(root: Path) -> dict[str, tuple]:
     """Every path under `root` with (is_dir, size, mtime_ns)."""
-    return {str(p.relative_to(root)): (p.is_dir(), p.lstat().st_size if not p.is_dir() else 0, p.lstat().st_mtime_ns)
-            for p in root.rglob("*")}
+    return {
+        str(p.relative_to(root)): (
+            p.is_dir(),
+            p.lstat().st_size if not p.is_dir() else 0,
+            p.lstat().st_mtime_ns,
+        )
+        for p in root.rglob("*")
+    }
 
 
 # ---------------------------------------------------------------- the catalogue
 
-STY = ["stylize", "--net", "NET", "--out", "OUT", "--style.image", "STYLE", "--style.guidance", "texture", *FAST]
+STY = [
+    "stylize",
+    "--net",
+    "NET",
+    "--out",
+    "OUT",
+    "--style.image",
+    "STYLE",
+    "--style.guidance",
+    "texture",
+    *FAST,
+]
 REN = ["render", "--net", "NET", "--out", "OUT", *FAST]
 
 CASES = {
@@ -185,7 +241,10 @@ CASES = {
     "front-bias-0": (STY + ["--adapt.views.front-bias", "0"], "--adapt.views.front-bias"),
     "active-99": (STY + ["--adapt.expressions.active", "99"], "--adapt.expressions.active"),
     "preset-prob-1.5": (STY + ["--adapt.expressions.preset-prob", "1.5"], "--adapt.expressions.preset-prob"),
-    "neutral-plus-preset": (STY + ["--adapt.expressions.neutral-prob", "0.9"], "--adapt.expressions.neutral-prob"),
+    "neutral-plus-preset": (
+        STY + ["--adapt.expressions.neutral-prob", "0.9"],
+        "--adapt.expressions.neutral-prob",
+    ),
     "strength-1.5": (STY + ["--objective.strength", "1.5"], "--objective.strength"),
     "strength-nan": (STY + ["--objective.strength", "nan"], "--objective.strength"),
     "identity-weight-negative": (STY + ["--objective.identity-weight", "-5"], "--objective.identity-weight"),
@@ -193,7 +252,10 @@ CASES = {
     "lowpass-0": (STY + ["--objective.lowpass-factor", "0"], "--objective.lowpass-factor"),
     "crop-size-0": (STY + ["--objective.crop-size", "0"], "--objective.crop-size"),
     "crop-fraction-0": (STY + ["--objective.crop-fraction", "0"], "--objective.crop-fraction"),
-    "magnitude-weight-negative": (STY + ["--objective.magnitude-weight", "-1"], "--objective.magnitude-weight"),
+    "magnitude-weight-negative": (
+        STY + ["--objective.magnitude-weight", "-1"],
+        "--objective.magnitude-weight",
+    ),
     "mix-2": (STY + ["--style.mix", "2"], "--style.mix"),
     "texture-seed-negative": (STY + ["--style.texture-seed", "-1"], "--style.texture-seed"),
     "style-scale-0": (STY + ["--style.vgg.style-scale", "0"], "--style.vgg.style-scale"),
@@ -237,15 +299,22 @@ CASES = {
     "out-is-a-file": (STY[:3] + ["--out", "AFILE"] + STY[5:], "is a file"),
     "out-under-a-file": (STY[:3] + ["--out", "AFILE/out"] + STY[5:], "cannot create output folder"),
     "mix-out-is-input": (["mix", "SA", "SOTHER", "--out", "SA", "--no-render"], "one of the input styles"),
-    "mix-out-is-input-overwrite": (["mix", "SA", "SA", "--out", "SA", "--overwrite"], "one of the input styles"),
+    "mix-out-is-input-overwrite": (
+        ["mix", "SA", "SA", "--out", "SA", "--overwrite"],
+        "one of the input styles",
+    ),
     "apply-out-is-style": (["apply", "SA", "--out", "SA", "--overwrite", *FAST], "one of the input styles"),
     "init-out-is-init": (STY + ["--init", "SA", "--out", "SA", "--overwrite"], "one of the input styles"),
     "out-holds-previous-run": (STY[:3] + ["--out", "PREV"] + STY[5:], "--overwrite"),
     "render-out-holds-previous-run": (["render", "--out", "PREV", *FAST], "already holds"),
-    "out-would-overwrite-style-image": (STY[:3] + ["--out", "PREV", "--overwrite"] + STY[5:6]
-                                        + ["PREV/portrait.png"] + STY[7:], "overwrite the input"),
-    "out-would-overwrite-gltf-texture": (REN[:3] + ["--out", "ROOT/models/own", "--overwrite", "--avatar", "G_OWN"]
-                                         + REN[5:], "overwrite the input"),
+    "out-would-overwrite-style-image": (
+        STY[:3] + ["--out", "PREV", "--overwrite"] + STY[5:6] + ["PREV/portrait.png"] + STY[7:],
+        "overwrite the input",
+    ),
+    "out-would-overwrite-gltf-texture": (
+        REN[:3] + ["--out", "ROOT/models/own", "--overwrite", "--avatar", "G_OWN"] + REN[5:],
+        "overwrite the input",
+    ),
     # style images (class 9 and what already worked)
     "image-missing": (STY[:6] + ["ROOT/missing.png"] + STY[7:], "not found"),
     "image-is-text": (STY[:6] + ["ROOT/text.png"] + STY[7:], "not an image"),
@@ -254,8 +323,10 @@ CASES = {
     "image-transparent": (STY[:6] + ["ROOT/clear.png"] + STY[7:], "fully transparent"),
     "image-is-a-folder": (STY[:6] + ["ROOT/imgdir.png"] + STY[7:], "not a file"),
     "no-style": (["stylize", "--net", "NET", "--out", "OUT"], "give a style prompt"),
-    "texture-needs-image": (["stylize", "--net", "NET", "--out", "OUT", "--style.guidance", "texture",
-                             "--style.text", "bricks"], "needs a style image"),
+    "texture-needs-image": (
+        ["stylize", "--net", "NET", "--out", "OUT", "--style.guidance", "texture", "--style.text", "bricks"],
+        "needs a style image",
+    ),
     # class 1: user text never reaches rich as markup, control characters never reach the terminal
     "prompt-escape": (["stylize", "--out", "OUT", "--style.text", "a \x1b[2J statue"], "U+001B"),
     "prompt-newline": (["stylize", "--out", "OUT", "--style.text", "two\nlines"], "U+000A"),
@@ -275,25 +346,41 @@ CASES = {
     "mix-different-nets": (["mix", "SA", "SOTHER", "--out", "OUT"], "different avatar networks"),
     "init-missing": (STY + ["--init", "ROOT/noinit"], "no such file"),
     # class 8: meta-train configs are typed; every key and flag is checked before any work
-    "meta-ten": (["meta-train", "CFG/ten.yaml", "--out", "OUT"], "`train.outer_steps` must be int, got str 'ten'"),
+    "meta-ten": (
+        ["meta-train", "CFG/ten.yaml", "--out", "OUT"],
+        "`train.outer_steps` must be int, got str 'ten'",
+    ),
     "meta-scalar": (["meta-train", "CFG/scalar.yaml", "--out", "OUT"], "the config must be a mapping"),
     "meta-tasks-list": (["meta-train", "CFG/tasks-list.yaml", "--out", "OUT"], "`tasks` must be a mapping"),
     "meta-unknown-key": (["meta-train", "CFG/typo.yaml", "--out", "OUT"], "unknown key `algoritm`"),
     "meta-negative": (["meta-train", "CFG/negative.yaml", "--out", "OUT"], "train.outer_steps must be >= 1"),
     "meta-bad-yaml": (["meta-train", "CFG/bad-yaml.yaml", "--out", "OUT"], "not valid YAML"),
-    "meta-no-styles": (["meta-train", "CFG/no-styles.yaml", "--out", "OUT", "--net", "NET"],
-                       "train split is empty"),
-    "meta-text-with-texture": (["meta-train", "CFG/text-with-texture.yaml", "--out", "OUT", "--net", "NET"],
-                               "text styles need tasks.guidance clip"),
-    "meta-missing-file": (["meta-train", "CFG/missing.yaml", "--out", "OUT"], "cannot read meta-train config"),
+    "meta-no-styles": (
+        ["meta-train", "CFG/no-styles.yaml", "--out", "OUT", "--net", "NET"],
+        "train split is empty",
+    ),
+    "meta-text-with-texture": (
+        ["meta-train", "CFG/text-with-texture.yaml", "--out", "OUT", "--net", "NET"],
+        "text styles need tasks.guidance clip",
+    ),
+    "meta-missing-file": (
+        ["meta-train", "CFG/missing.yaml", "--out", "OUT"],
+        "cannot read meta-train config",
+    ),
     "meta-unknown-preset": (["meta-train", "textur", "--out", "OUT"], "neither a preset"),
     "meta-no-config": (["meta-train", "--out", "OUT"], "needs CONFIG first"),
-    "meta-flag-zero-steps": (["meta-train", "texture", "--out", "OUT", "--train.outer-steps", "0"],
-                             "train.outer_steps must be >= 1"),
-    "meta-flag-bad-lr": (["meta-train", "texture", "--out", "OUT", "--reptile.inner-lr", "0"],
-                         "reptile.inner_lr and outer_lr must be > 0"),
-    "meta-warm-start-missing": (["meta-train", "texture", "--out", "OUT", "--net", "NET"],
-                                         "train.init: runs/texture-stage2/init.safetensors does not exist"),
+    "meta-flag-zero-steps": (
+        ["meta-train", "texture", "--out", "OUT", "--train.outer-steps", "0"],
+        "train.outer_steps must be >= 1",
+    ),
+    "meta-flag-bad-lr": (
+        ["meta-train", "texture", "--out", "OUT", "--reptile.inner-lr", "0"],
+        "reptile.inner_lr and outer_lr must be > 0",
+    ),
+    "meta-warm-start-missing": (
+        ["meta-train", "texture", "--out", "OUT", "--net", "NET"],
+        "train.init: runs/texture-stage2/init.safetensors does not exist",
+    ),
     # devices
     "device-tpu": (STY + ["--device", "tpu"], "unknown device"),
     "device-cuda-x": (STY + ["--device", "cuda:x"], "unknown device"),
@@ -338,8 +425,12 @@ def _render(out: Path, *extra: str) -> int:
 def _one_error_line(err: str, words: str) -> bool:
     """The run was announced (it passed validation), then failed with one error line."""
     lines = err.strip().splitlines()
-    return "Traceback" not in err and lines[-1].startswith("error: ") and words in lines[-1] and \
-        sum(line.startswith("error") for line in lines) == 1
+    return (
+        "Traceback" not in err
+        and lines[-1].startswith("error: ")
+        and words in lines[-1]
+        and sum(line.startswith("error") for line in lines) == 1
+    )
 
 
 def _state(folder: Path) -> dict[str, tuple]:
@@ -379,7 +470,11 @@ def test_other_write_errors_are_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(outputs, "write_png", denied)
     assert _render(tmp_path / "o") == 2
     err = capsys.readouterr().err
-    assert _one_error_line(err, "cannot write the outputs") and "Permission denied" in err and "staging" not in err
+    assert (
+        _one_error_line(err, "cannot write the outputs")
+        and "Permission denied" in err
+        and "staging" not in err
+    )
     assert not (tmp_path / "o").exists()
 
 
@@ -421,7 +516,11 @@ def test_overwrite_replaces_the_whole_previous_run_and_stale_temps_go(tmp_path):
     (the old GIF does not stay beside the new video); files that are not outputs are left alone."""
     out = tmp_path / "o"
     assert _render(out, "--output.gif") == 0
-    stale = [".turntable.mp4.abcd1234.mp4", ".ckpt.safetensors.zz9y8x7w.safetensors", ".alteredavatar-staging.q1w2e3r4"]
+    stale = [
+        ".turntable.mp4.abcd1234.mp4",
+        ".ckpt.safetensors.zz9y8x7w.safetensors",
+        ".alteredavatar-staging.q1w2e3r4",
+    ]
     (out / stale[0]).write_bytes(b"")
     (out / stale[1]).write_bytes(b"")
     (out / stale[2]).mkdir()
@@ -432,7 +531,9 @@ def test_overwrite_replaces_the_whole_previous_run_and_stale_temps_go(tmp_path):
     assert names == {"turntable.mp4", "expressions.png", "portrait.png", "notes.txt", ".hidden"}
 
 
-def test_sigterm_during_adaptation_keeps_the_style_and_says_so(tmp_path, tiny_net_path, env, monkeypatch, capsys):
+def test_sigterm_during_adaptation_keeps_the_style_and_says_so(
+    tmp_path, tiny_net_path, env, monkeypatch, capsys
+):
     from alteredavatar.adapt import run as adapt_run
     from alteredavatar.adapt.guide import StyleGuide
 
@@ -448,18 +549,39 @@ def test_sigterm_during_adaptation_keeps_the_style_and_says_so(tmp_path, tiny_ne
     monkeypatch.setattr(StyleGuide, "losses", term_on_second)
     monkeypatch.setattr(adapt_run, "stylization_metrics", lambda *a, **k: {})  # not the subject; loads VGG16
     out = tmp_path / "s"
-    code = main(["stylize", "--net", str(tiny_net_path), "--out", str(out), "--style.image", env["STYLE"],
-                 "--style.guidance", "texture", "--adapt.steps", "5", "--adapt.batch", "1", "--adapt.res", "32", *FAST])
+    code = main(
+        [
+            "stylize",
+            "--net",
+            str(tiny_net_path),
+            "--out",
+            str(out),
+            "--style.image",
+            env["STYLE"],
+            "--style.guidance",
+            "texture",
+            "--adapt.steps",
+            "5",
+            "--adapt.batch",
+            "1",
+            "--adapt.res",
+            "32",
+            *FAST,
+        ]
+    )
     assert code == 0
     err = capsys.readouterr().err
     assert "kept the style learned so far" in err and "1 of 5 steps" in err
     meta = json.loads((out / "style.json").read_text())
     assert meta["interrupted"] and meta["steps"] == 1
-    assert {"style.safetensors", "metrics.json", "turntable.mp4", "expressions.png"} <= {p.name for p in out.iterdir()}
+    assert {"style.safetensors", "metrics.json", "turntable.mp4", "expressions.png"} <= {
+        p.name for p in out.iterdir()
+    }
 
 
-def test_a_non_finite_adapted_state_is_refused_before_anything_is_written(tmp_path, tiny_net_path, env,
-                                                                          monkeypatch, capsys):
+def test_a_non_finite_adapted_state_is_refused_before_anything_is_written(
+    tmp_path, tiny_net_path, env, monkeypatch, capsys
+):
     from alteredavatar.adapt import loop
 
     real = loop.Stylizer.run
@@ -471,8 +593,26 @@ def test_a_non_finite_adapted_state_is_refused_before_anything_is_written(tmp_pa
 
     monkeypatch.setattr(loop.Stylizer, "run", blown_up)
     out = tmp_path / "s"
-    code = main(["stylize", "--net", str(tiny_net_path), "--out", str(out), "--style.image", env["STYLE"],
-                 "--style.guidance", "texture", "--adapt.steps", "1", "--adapt.batch", "1", "--adapt.res", "32", *FAST])
+    code = main(
+        [
+            "stylize",
+            "--net",
+            str(tiny_net_path),
+            "--out",
+            str(out),
+            "--style.image",
+            env["STYLE"],
+            "--style.guidance",
+            "texture",
+            "--adapt.steps",
+            "1",
+            "--adapt.batch",
+            "1",
+            "--adapt.res",
+            "32",
+            *FAST,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "non-finite" in err and "--adapt.lr" in err and "nothing was written" in err
     assert not out.exists()

@@ -46,7 +46,9 @@ def test_prompt_curve_is_clip_guided_and_scored_by_the_judge(bench, tiny_clip_pa
     judge = load_clip(judge_path)
     # step 0 is the unstylized avatar: its score is 1 - the judge's similarity, not the guiding CLIP's
     assert start["style"] == pytest.approx(1 - clip_text_score(avatar, judge, entry.text), abs=1e-5)
-    assert start["style"] != pytest.approx(1 - clip_text_score(avatar, load_clip(tiny_clip_path), entry.text), abs=1e-4)
+    assert start["style"] != pytest.approx(
+        1 - clip_text_score(avatar, load_clip(tiny_clip_path), entry.text), abs=1e-4
+    )
     # two CLIP-guided steps changed the style parameters, and the judge's score with them
     bench.apply_style(avatar.net, run["state"])
     assert end["style"] == pytest.approx(1 - clip_text_score(avatar, judge, entry.text), abs=1e-5)
@@ -64,11 +66,15 @@ def test_vgg_curves_are_judged_twice_and_summarized_per_judge(bench):
     assert end["vgg_pattern"] != start["vgg_pattern"]
 
     def points(style, pattern):  # the summaries' checkpoints with the two judges' scores
-        return [{"step": t, "seconds": t, "style": a, "vgg_pattern": b, "identity": 0.0}
-                for t, a, b in zip((0, 5, 10, 20, 30, 50, 100), style, pattern)]
+        return [
+            {"step": t, "seconds": t, "style": a, "vgg_pattern": b, "identity": 0.0}
+            for t, a, b in zip((0, 5, 10, 20, 30, 50, 100), style, pattern)
+        ]
 
-    curves = {"unstylized": [{"style": "bricks-3", "points": points((7, 6, 5, 4, 3, 2, 1), (7, 6, 5, 4, 3, 2, 1))}],
-              "meta": [{"style": "bricks-3", "points": points((3, 2, 1, 1, 1, 1, 1), (9,) * 7)}]}
+    curves = {
+        "unstylized": [{"style": "bricks-3", "points": points((7, 6, 5, 4, 3, 2, 1), (7, 6, 5, 4, 3, 2, 1))}],
+        "meta": [{"style": "bricks-3", "points": points((3, 2, 1, 1, 1, 1, 1), (9,) * 7)}],
+    }
     assert bench.judges(curves) == ["style", "vgg_pattern"]
     by_judge = bench.summaries(curves, baseline_steps=100, meta_steps=100)
     assert by_judge["style"]["meta"]["per_style"][0]["steps"] == 10  # at the 100-step target by step 10

@@ -5,7 +5,22 @@ from alteredavatar.cli import main
 
 
 def test_render_writes_turntable_and_grid(tmp_path):
-    assert main(["render", "--output.frames", "4", "--output.res", "32", "--output.ssaa", "1", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "render",
+                "--output.frames",
+                "4",
+                "--output.res",
+                "32",
+                "--output.ssaa",
+                "1",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     video = iio.imread(tmp_path / "turntable.mp4")
     assert video.shape[0] == 4 and video.shape[1:3] == (32, 32)
     grid = iio.imread(tmp_path / "expressions.png")
@@ -27,7 +42,9 @@ def test_help_lists_commands(capsys):
     assert "render" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("command", ["stylize", "apply", "mix", "export", "meta-train", "render", "fit-avatar", "demo"])
+@pytest.mark.parametrize(
+    "command", ["stylize", "apply", "mix", "export", "meta-train", "render", "fit-avatar", "demo"]
+)
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])
@@ -59,8 +76,11 @@ def test_every_flag_named_in_the_package_exists(capsys):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9_.-]*[a-z0-9]", node.value):
                     named.setdefault(flag, path.name)
-    unknown = {f: p for f, p in named.items()
-               if f not in flags | NOT_OURS and not any(g.startswith(f + ".") for g in flags)}
+    unknown = {
+        f: p
+        for f, p in named.items()
+        if f not in flags | NOT_OURS and not any(g.startswith(f + ".") for g in flags)
+    }
     assert not unknown, unknown
 
 

@@ -10,18 +10,30 @@ import alteredavatar.adapt.run as adapt_run
 from alteredavatar.adapt.guide import StyleSpec
 from alteredavatar.adapt.loop import AdaptConfig
 from alteredavatar.adapt.run import StylizeJob
-from alteredavatar.export.outputs import OutputConfig
 from alteredavatar.adapt.style_file import load_style
 from alteredavatar.avatar.pretrained import load_avatar_net
 from alteredavatar.cli import main
 from alteredavatar.device import resolve_device
 from alteredavatar.errors import ConfigError
 from alteredavatar.export.media import to_uint8, write_png
+from alteredavatar.export.outputs import OutputConfig
 from alteredavatar.guidance.procedural import procedural_style
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-FAST = ["--adapt.steps", "3", "--adapt.batch", "2", "--adapt.res", "48", "--output.frames", "2",
-        "--output.res", "32", "--output.ssaa", "1"]
+FAST = [
+    "--adapt.steps",
+    "3",
+    "--adapt.batch",
+    "2",
+    "--adapt.res",
+    "48",
+    "--output.frames",
+    "2",
+    "--output.res",
+    "32",
+    "--output.ssaa",
+    "1",
+]
 
 
 def test_auto_is_the_cpu_without_a_gpu(monkeypatch):
@@ -30,7 +42,10 @@ def test_auto_is_the_cpu_without_a_gpu(monkeypatch):
     assert resolve_device(" CPU ") == torch.device("cpu")
 
 
-@pytest.mark.parametrize("spec, words", [("mps", "not supported"), ("tpu", "unknown device"), ("gpu0", "unknown device"), ("cuda:x", "unknown")])
+@pytest.mark.parametrize(
+    "spec, words",
+    [("mps", "not supported"), ("tpu", "unknown device"), ("gpu0", "unknown device"), ("cuda:x", "unknown")],
+)
 def test_bad_device_names_are_config_errors(spec, words):
     with pytest.raises(ConfigError, match=words):
         resolve_device(spec)
@@ -42,8 +57,22 @@ def test_asking_for_cuda_without_one_says_so(monkeypatch, tmp_path, tiny_net_pat
         resolve_device("cuda")
     style = tmp_path / "s.png"
     write_png(to_uint8(procedural_style("dots", 0, 32)[None])[0], style)
-    rc = main(["stylize", "--net", str(tiny_net_path), "--out", str(tmp_path / "out"), "--style.image", str(style),
-               "--style.guidance", "texture", "--device", "cuda", *FAST])
+    rc = main(
+        [
+            "stylize",
+            "--net",
+            str(tiny_net_path),
+            "--out",
+            str(tmp_path / "out"),
+            "--style.image",
+            str(style),
+            "--style.guidance",
+            "texture",
+            "--device",
+            "cuda",
+            *FAST,
+        ]
+    )
     assert rc != 0 and "sees no CUDA GPU" in capsys.readouterr().err
     assert not (tmp_path / "out" / "style.safetensors").exists()
 
@@ -54,9 +83,15 @@ def _stylize(tmp_path, net, style, device, monkeypatch):
 
     monkeypatch.setattr(outputs, "write_mp4", lambda frames, path, fps=24: Path(path).write_bytes(b"skipped"))
     out = tmp_path / device.replace(":", "")
-    job = StylizeJob(style=StyleSpec(image=style, guidance="texture"), out=out, init="unstylized", net=net,
-                     adapt=AdaptConfig(steps=3, batch=2, res=48), output=OutputConfig(frames=2, res=32, ssaa=1),
-                     device=device)
+    job = StylizeJob(
+        style=StyleSpec(image=style, guidance="texture"),
+        out=out,
+        init="unstylized",
+        net=net,
+        adapt=AdaptConfig(steps=3, batch=2, res=48),
+        output=OutputConfig(frames=2, res=32, ssaa=1),
+        device=device,
+    )
     meta = adapt_run.run_stylize(job, progress=False)
     history = json.loads((out / "metrics.json").read_text())["history"]
     return load_style(out)[0], meta, [h["loss"] for h in history]
@@ -85,13 +120,20 @@ def test_meta_train_on_cuda_matches_the_cpu(tmp_path, tiny_net_path):
     inits = {}
     for device in ("cpu", "cuda"):
         out = tmp_path / device
-        assert main(["meta-train", str(cfg), "--out", str(out), "--net", str(tiny_net_path), "--device", device]) == 0
+        assert (
+            main(["meta-train", str(cfg), "--out", str(out), "--net", str(tiny_net_path), "--device", device])
+            == 0
+        )
         inits[device], meta = load_style(out / "init.safetensors")
-        assert meta["segments"] == [{"from_step": 0, "world_size": 1, "device": meta["segments"][0]["device"]}]
+        assert meta["segments"] == [
+            {"from_step": 0, "world_size": 1, "device": meta["segments"][0]["device"]}
+        ]
         assert meta["segments"][0]["device"].startswith(device)
     # Compare the learned moves, not single elements: Adam normalises a near-zero gradient to a full step, so
     # float noise can flip the odd element's sign on one device (seen on an H200: 1 of 576 off by one step).
     start = load_avatar_net(tiny_net_path).style_state()
     moved = lambda d: torch.cat([(inits[d][n] - start[n]).flatten() for n in start])  # noqa: E731
     gap = (moved("cuda") - moved("cpu")).norm() / moved("cpu").norm()
-    assert moved("cpu").norm() > 0 and gap < 0.05, f"CUDA and CPU meta-training moved apart (relative gap {gap:.3f})"
+    assert moved("cpu").norm() > 0 and gap < 0.05, (
+        f"CUDA and CPU meta-training moved apart (relative gap {gap:.3f})"
+    )

@@ -24,8 +24,13 @@ FORBIDDEN = {
 def imported_stages(path: Path) -> set[str]:
     stages = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-            [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else []
+            )
+        )
         for name in names:
             parts = name.split(".")
             if parts[0] == "alteredavatar" and len(parts) > 1:
@@ -35,6 +40,8 @@ def imported_stages(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("stage", sorted(FORBIDDEN))
 def test_stage_imports_only_stages_below_it(stage):
-    bad = {str(p.relative_to(ROOT)): sorted(imported_stages(p) & FORBIDDEN[stage])
-           for p in (ROOT / stage).rglob("*.py")}
+    bad = {
+        str(p.relative_to(ROOT)): sorted(imported_stages(p) & FORBIDDEN[stage])
+        for p in (ROOT / stage).rglob("*.py")
+    }
     assert not {k: v for k, v in bad.items() if v}, bad

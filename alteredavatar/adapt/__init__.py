@@ -6,5 +6,14 @@ from alteredavatar.adapt.loop import AdaptConfig, AdaptResult, Stylizer
 from alteredavatar.adapt.objective import ObjectiveConfig
 from alteredavatar.adapt.style_file import apply_style, load_style, save_style
 
-__all__ = ["AdaptConfig", "AdaptResult", "ObjectiveConfig", "StyleGuide", "StyleSpec", "Stylizer",
-           "apply_style", "load_style", "save_style"]
+__all__ = [
+    "AdaptConfig",
+    "AdaptResult",
+    "ObjectiveConfig",
+    "StyleGuide",
+    "StyleSpec",
+    "Stylizer",
+    "apply_style",
+    "load_style",
+    "save_style",
+]

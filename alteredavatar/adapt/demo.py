@@ -27,5 +27,14 @@ def demo_job(out: Path, steps: int, overwrite: bool = False) -> tuple[StylizeJob
     style_path = out / "style_image.png"
     spec = StyleSpec(image=style_path, guidance="vgg")
     reason = f"VGG16 guidance toward the generated brick-wall image {style_path}"
-    return StylizeJob(style=spec, out=out, adapt=AdaptConfig(steps=steps), overwrite=overwrite,
-                      objective=ObjectiveConfig(strength=DEMO_STRENGTH)), image, reason
+    return (
+        StylizeJob(
+            style=spec,
+            out=out,
+            adapt=AdaptConfig(steps=steps),
+            overwrite=overwrite,
+            objective=ObjectiveConfig(strength=DEMO_STRENGTH),
+        ),
+        image,
+        reason,
+    )

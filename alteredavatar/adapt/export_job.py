@@ -20,12 +20,20 @@ def check_style_net(style: Path, meta: dict, net_path: Path) -> None:
     """Refuse a style made for another avatar network (same shapes would load silently and look wrong)."""
     made_for = meta.get("avatar_net_sha256")
     if made_for and made_for != file_sha256(net_path):
-        raise ConfigError(f"{style} was made for another avatar network ({meta.get('avatar_net', 'unknown')}) "
-                          f"than {net_path}; pass that one with --net")
+        raise ConfigError(
+            f"{style} was made for another avatar network ({meta.get('avatar_net', 'unknown')}) "
+            f"than {net_path}; pass that one with --net"
+        )
 
 
-def export_avatar(glb: Path, cfg: GlbConfig | None = None, style: Path | None = None, avatar: str | None = None,
-                  net: Path | None = None, device: str = "auto") -> dict:
+def export_avatar(
+    glb: Path,
+    cfg: GlbConfig | None = None,
+    style: Path | None = None,
+    avatar: str | None = None,
+    net: Path | None = None,
+    device: str = "auto",
+) -> dict:
     """Write `style` (None: the plain avatar) on `avatar` (default: the style's own avatar, else the built-in
     head) to `glb`. Returns the export summary (path, bytes, counts) plus what was exported."""
     check_glb_path(glb)
@@ -38,8 +46,14 @@ def export_avatar(glb: Path, cfg: GlbConfig | None = None, style: Path | None = 
     if state is not None:
         apply_style(model.net, state)
     # names only: the file may be shared, local folders stay private
-    info = {"avatar": spec if spec.startswith("builtin:") else Path(spec).name,
-            "style": style_paths(style)[0].parent.name if style is not None else None, "avatar_net": net_path.name,
-            "texture": "albedo at the neutral expression (the network's albedo also varies with expression)",
-            "morph_targets": "ARKit-52; each = network frame at that shape alone (weight 1) - neutral frame"}
-    return export_glb(model, glb, cfg, info) | {"avatar": spec, "style": str(style) if style is not None else None}
+    info = {
+        "avatar": spec if spec.startswith("builtin:") else Path(spec).name,
+        "style": style_paths(style)[0].parent.name if style is not None else None,
+        "avatar_net": net_path.name,
+        "texture": "albedo at the neutral expression (the network's albedo also varies with expression)",
+        "morph_targets": "ARKit-52; each = network frame at that shape alone (weight 1) - neutral frame",
+    }
+    return export_glb(model, glb, cfg, info) | {
+        "avatar": spec,
+        "style": str(style) if style is not None else None,
+    }

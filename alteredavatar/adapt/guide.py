@@ -14,10 +14,10 @@ import torch.nn.functional as F
 
 from alteredavatar.adapt.objective import ObjectiveConfig
 from alteredavatar.checks import check_range, check_seed
-from alteredavatar.guidance.image_ops import foreground_crops
 from alteredavatar.errors import ConfigError, StyleInputError
 from alteredavatar.guidance.clip import DEFAULT_CLIP, load_clip
 from alteredavatar.guidance.clip_losses import ClipGuidance
+from alteredavatar.guidance.image_ops import foreground_crops
 from alteredavatar.guidance.images import image_sha256, load_style_image
 from alteredavatar.guidance.perceptual import VggConfig, VggGuidance
 from alteredavatar.guidance.prompts import validate_prompt
@@ -66,10 +66,17 @@ class StyleSpec:
 class StyleGuide:
     """The style loss over renders and the guidance model's own identity term (CLIP or VGG content)."""
 
-    def __init__(self, spec: StyleSpec, obj: ObjectiveConfig, device: torch.device = torch.device("cpu"),
-                 image: torch.Tensor | None = None, render_res: int = 128):
+    def __init__(
+        self,
+        spec: StyleSpec,
+        obj: ObjectiveConfig,
+        device: torch.device | None = None,
+        image: torch.Tensor | None = None,
+        render_res: int = 128,
+    ):
         """`image` (3, H, W) overrides `spec.image` (used for generated styles that have no file);
         `render_res`: the side of the renders the loss will see (sets the VGG pattern scale)."""
+        device = torch.device("cpu") if device is None else device
         self.spec, self.obj = spec, obj
         text = validate_prompt(spec.text) if spec.text is not None else None
         self.image_sha256 = image_sha256(spec.image) if spec.image is not None and image is None else None
@@ -81,14 +88,20 @@ class StyleGuide:
         self.kind = kind = spec.resolved_guidance()
         self.regularizer_scale = spec.vgg.regularizer_scale if kind == "vgg" else 1.0
         if text is None and image is None:
-            raise StyleInputError("give a style prompt (--style.text), a style image (--style.image), or both")
+            raise StyleInputError(
+                "give a style prompt (--style.text), a style image (--style.image), or both"
+            )
         if kind in ("texture", "vgg"):
             if image is None:
-                raise StyleInputError(f"--style.guidance {kind} needs a style image (--style.image); "
-                                      "a text prompt needs --style.guidance clip")
+                raise StyleInputError(
+                    f"--style.guidance {kind} needs a style image (--style.image); "
+                    "a text prompt needs --style.guidance clip"
+                )
             if text is not None:
-                raise StyleInputError(f"--style.guidance {kind} cannot use a text prompt; drop --style.text "
-                                      "or use --style.guidance clip")
+                raise StyleInputError(
+                    f"--style.guidance {kind} cannot use a text prompt; drop --style.text "
+                    "or use --style.guidance clip"
+                )
         if kind == "texture":
             self.texture = TextureGuidance(image, TextureConfig(seed=spec.texture_seed))
             self.model_id = f"texture-sw(seed={spec.texture_seed})"
@@ -102,8 +115,9 @@ class StyleGuide:
         else:
             raise ConfigError(f"unknown --style.guidance {spec.guidance!r}; use auto, vgg, clip or texture")
 
-    def losses(self, styled: torch.Tensor, source: torch.Tensor, mask: torch.Tensor, gen: torch.Generator
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+    def losses(
+        self, styled: torch.Tensor, source: torch.Tensor, mask: torch.Tensor, gen: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """styled/source (B, 3, H, W), mask (B, 1, H, W) -> (style loss, perceptual identity distance).
 
         The identity part is the model's own view of "same avatar": 1 - cos of CLIP embeddings with CLIP,
@@ -122,6 +136,11 @@ class StyleGuide:
         return self.texture.loss(crops, generator=gen), styled.new_zeros(())
 
     def describe(self) -> dict:
-        return {"guidance": self.kind, "guidance_model": self.model_id, "text": self.spec.text,
-                "image": str(self.spec.image) if self.spec.image else None, "image_sha256": self.image_sha256,
-                "mix": self.spec.mix}
+        return {
+            "guidance": self.kind,
+            "guidance_model": self.model_id,
+            "text": self.spec.text,
+            "image": str(self.spec.image) if self.spec.image else None,
+            "image_sha256": self.image_sha256,
+            "mix": self.spec.mix,
+        }

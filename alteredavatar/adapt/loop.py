@@ -14,17 +14,24 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from alteredavatar.adapt.guide import StyleGuide
 from alteredavatar.adapt.objective import ObjectiveConfig, displacement_regularizer
 from alteredavatar.avatar.arkit import NUM_EXPR
-from alteredavatar.guidance.image_ops import lowpass_distance
 from alteredavatar.avatar.expressions import ExpressionSamplerConfig, sample_expressions
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.seams import seam_loss
 from alteredavatar.checks import check_range, check_seed
-from alteredavatar.errors import ConfigError, TrainingError
+from alteredavatar.errors import TrainingError
+from alteredavatar.guidance.image_ops import lowpass_distance
 from alteredavatar.render.avatar import render_avatar_frame
 from alteredavatar.render.cameras import ViewSamplerConfig, sample_views
 from alteredavatar.render.renderer import RenderConfig
@@ -57,9 +64,15 @@ class AdaptConfig:
         check_range("--adapt.res", self.res, 32, 1024)
         check_seed("--adapt.seed", self.seed)
         v = self.views
-        for name, lo, hi in (("yaw-range", 0, 180), ("front-bias", 0.25, 4), ("pitch-range", 0, 89),
-                             ("distance", 0.2, 5), ("distance-jitter", 0, 0.19), ("fov-deg", 5, 120),
-                             ("fov-jitter", 0, 4.9)):
+        for name, lo, hi in (
+            ("yaw-range", 0, 180),
+            ("front-bias", 0.25, 4),
+            ("pitch-range", 0, 89),
+            ("distance", 0.2, 5),
+            ("distance-jitter", 0, 0.19),
+            ("fov-deg", 5, 120),
+            ("fov-jitter", 0, 4.9),
+        ):
             check_range(f"--adapt.views.{name}", getattr(v, name.replace("-", "_")), lo, hi)
         e = self.expressions
         check_range("--adapt.expressions.active", e.active, 0, NUM_EXPR)
@@ -84,8 +97,15 @@ OptimizerFactory = Callable[[list[torch.Tensor]], torch.optim.Optimizer]
 class Stylizer:
     """Holds one stylization problem (avatar, guide, configs) and runs steps on the style parameters."""
 
-    def __init__(self, avatar: AnimatableAvatar, guide: StyleGuide, cfg: AdaptConfig, obj: ObjectiveConfig,
-                 source: AnimatableAvatar | None = None, optimizer: OptimizerFactory | None = None):
+    def __init__(
+        self,
+        avatar: AnimatableAvatar,
+        guide: StyleGuide,
+        cfg: AdaptConfig,
+        obj: ObjectiveConfig,
+        source: AnimatableAvatar | None = None,
+        optimizer: OptimizerFactory | None = None,
+    ):
         """`source` renders the unstylized reference; by default a frozen copy of `avatar` as it is now.
         `optimizer` builds the optimizer over the style parameters (default: Adam at `cfg.lr`), e.g. a
         meta-learned update rule to compare against."""
@@ -109,21 +129,33 @@ class Stylizer:
             src, src_frame = render_avatar_frame(self.source, expr, cams, self.render_cfg)
         out, frame = render_avatar_frame(self.avatar, expr, cams, self.render_cfg)
         style, ident = self.guide.losses(out.image, src.image, out.mask, gen)
-        ident = ident + self.obj.identity_weight * lowpass_distance(out.image, src.image, self.obj.lowpass_factor).mean()
-        reg = self.guide.regularizer_scale * displacement_regularizer(frame.displacement - src_frame.displacement,
-                                                                       self.obj)
+        ident = (
+            ident
+            + self.obj.identity_weight
+            * lowpass_distance(out.image, src.image, self.obj.lowpass_factor).mean()
+        )
+        reg = self.guide.regularizer_scale * displacement_regularizer(
+            frame.displacement - src_frame.displacement, self.obj
+        )
         reg = reg + self.obj.seam_weight * seam_loss(frame.albedo - src_frame.albedo, self.avatar.seams)
         s = self.obj.strength
         total = (1 - s) * style + s * ident + reg
-        return total, {"loss": total.item(), "style": style.item(), "identity": ident.item(), "reg": reg.item()}
+        return total, {
+            "loss": total.item(),
+            "style": style.item(),
+            "identity": ident.item(),
+            "reg": reg.item(),
+        }
 
     def step(self, opt: torch.optim.Optimizer, step: int) -> dict[str, float]:
         """One update of the style parameters with `opt` (built by the optimizer factory); returns the loss parts."""
         opt.zero_grad(set_to_none=True)
         loss, parts = self.loss(self.gen)
         if not torch.isfinite(loss):
-            raise TrainingError(f"the loss became {parts['loss']} at step {step}; nothing was written. "
-                                "Try a lower --adapt.lr.")
+            raise TrainingError(
+                f"the loss became {parts['loss']} at step {step}; nothing was written. "
+                "Try a lower --adapt.lr."
+            )
         loss.backward()
         opt.step()
         return parts
@@ -133,8 +165,14 @@ class Stylizer:
         history: list[dict[str, float]] = []
         interrupted = False
         start = time.perf_counter()
-        cols = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}"),
-                TimeElapsedColumn(), TimeRemainingColumn()]
+        cols = [
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        ]
         with Progress(*cols, disable=not progress, transient=False) as bar:
             task = bar.add_task(label, total=self.cfg.steps, loss=float("nan"))
             try:

@@ -44,8 +44,14 @@ class ObjectiveConfig:
     def __post_init__(self) -> None:
         """Every weight finite and in range, named by its flag (0 lowpass-factor or crop-size crashed torch)."""
         check_range("--objective.strength", self.strength, 0, 1)
-        for name in ("identity_weight", "identity_clip_weight", "identity_vgg_weight", "smooth_weight",
-                     "magnitude_weight", "seam_weight"):
+        for name in (
+            "identity_weight",
+            "identity_clip_weight",
+            "identity_vgg_weight",
+            "smooth_weight",
+            "magnitude_weight",
+            "seam_weight",
+        ):
             check_range(f"--objective.{name.replace('_', '-')}", getattr(self, name), 0, MAX_WEIGHT)
         check_range("--objective.lowpass-factor", self.lowpass_factor, 1, 64)
         check_range("--objective.crop-fraction", self.crop_fraction, 0, 1, lo_open=True)
@@ -54,5 +60,7 @@ class ObjectiveConfig:
 
 def displacement_regularizer(disp: torch.Tensor, cfg: ObjectiveConfig) -> torch.Tensor:
     """Smoothness (total variation) + magnitude of a UV displacement (change) map (B, 1, R, R), metres."""
-    tv = (disp[..., 1:, :] - disp[..., :-1, :]).abs().mean() + (disp[..., :, 1:] - disp[..., :, :-1]).abs().mean()
+    tv = (disp[..., 1:, :] - disp[..., :-1, :]).abs().mean() + (
+        disp[..., :, 1:] - disp[..., :, :-1]
+    ).abs().mean()
     return cfg.smooth_weight * tv + cfg.magnitude_weight * (disp**2).mean()

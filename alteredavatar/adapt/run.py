@@ -72,7 +72,9 @@ class StylizeJob:
         if self.init not in ("auto", "unstylized"):
             reads += style_paths(self.init)
             init_folders.append(style_paths(self.init)[0].parent)
-        folder = RunFolder(self.out, self.overwrite, reads, init_folders, STYLE_BYTES + self.output.estimate_bytes())
+        folder = RunFolder(
+            self.out, self.overwrite, reads, init_folders, STYLE_BYTES + self.output.estimate_bytes()
+        )
         folder.check()
         return folder
 
@@ -105,8 +107,10 @@ def choose_init(job: StylizeJob, net_path: Path) -> tuple[dict[str, torch.Tensor
         return state, f"style:{job.init}", None
     guidance = job.style.resolved_guidance()
     path = meta_init_path(guidance)
-    make_one = (f"make one with `alteredavatar meta-train CONFIG --out RUN --net {net_path} --install` "
-                f"(tasks: {{guidance: {guidance}}})")
+    make_one = (
+        f"make one with `alteredavatar meta-train CONFIG --out RUN --net {net_path} --install` "
+        f"(tasks: {{guidance: {guidance}}})"
+    )
     if not path.exists():
         why = f"no meta-learned init for {guidance} guidance is installed"
         return None, "unstylized", f"{why}; {make_one}"
@@ -122,12 +126,15 @@ def check_finite_state(state: dict[str, torch.Tensor], lr: float | str) -> None:
     non-finite loss), before anything is rendered or written."""
     bad = [k for k, v in state.items() if not torch.isfinite(v).all()]
     if bad:
-        raise TrainingError(f"the adapted style holds non-finite values (in {', '.join(bad[:3])}) at --adapt.lr "
-                            f"{lr}; nothing was written. Try a lower --adapt.lr.")
+        raise TrainingError(
+            f"the adapted style holds non-finite values (in {', '.join(bad[:3])}) at --adapt.lr "
+            f"{lr}; nothing was written. Try a lower --adapt.lr."
+        )
 
 
-def run_stylize(job: StylizeJob, progress: bool = True, style_image: torch.Tensor | None = None,
-                announce: Announce = None) -> dict:
+def run_stylize(
+    job: StylizeJob, progress: bool = True, style_image: torch.Tensor | None = None, announce: Announce = None
+) -> dict:
     """Run `job`; returns the metadata written to style.json (plus "outputs": name -> path).
 
     `style_image` (3, H, W) in [0, 1] replaces reading `job.style.image` and is written there, in the run
@@ -135,7 +142,9 @@ def run_stylize(job: StylizeJob, progress: bool = True, style_image: torch.Tenso
     folder = job.check(reads_style_image=style_image is None)
     device = resolve_device(job.device)
     guide = StyleGuide(job.style, job.objective, device, image=style_image, render_res=job.adapt.res)
-    judge = load_clip(job.eval_clip, device, offline=job.style.offline or None) if job.eval_clip else guide.clip
+    judge = (
+        load_clip(job.eval_clip, device, offline=job.style.offline or None) if job.eval_clip else guide.clip
+    )
     net_path = job.net or PRETRAINED_NET
     avatar, source = load_avatar_with_reference(job.avatar, net_path, device)
     init, init_label, init_note = choose_init(job, net_path)
@@ -147,16 +156,31 @@ def run_stylize(job: StylizeJob, progress: bool = True, style_image: torch.Tenso
     result: AdaptResult = stylizer.run(progress)
     check_finite_state(result.state, job.adapt.lr)
     avatar.requires_grad_(False)
-    metrics = stylization_metrics(avatar, source, guide.style_image, judge, job.style.text,
-                                  same_clip_as_training=judge is not None and judge is guide.clip)
+    metrics = stylization_metrics(
+        avatar,
+        source,
+        guide.style_image,
+        judge,
+        job.style.text,
+        same_clip_as_training=judge is not None and judge is guide.clip,
+    )
     metrics["history"] = result.history
     meta = {
-        **guide.describe(), "strength": job.objective.strength, "steps": len(result.history),
-        "steps_requested": job.adapt.steps, "interrupted": result.interrupted, "seconds": round(result.seconds, 2),
-        "avatar": job.avatar, "avatar_net": str(net_path), "avatar_net_sha256": file_sha256(net_path),
-        "init": init_label, **({"init_note": init_note} if init_note else {}),
-        "lr": job.adapt.lr, "device": str(device),
-        "adapt": asdict(job.adapt), "objective": asdict(job.objective),
+        **guide.describe(),
+        "strength": job.objective.strength,
+        "steps": len(result.history),
+        "steps_requested": job.adapt.steps,
+        "interrupted": result.interrupted,
+        "seconds": round(result.seconds, 2),
+        "avatar": job.avatar,
+        "avatar_net": str(net_path),
+        "avatar_net_sha256": file_sha256(net_path),
+        "init": init_label,
+        **({"init_note": init_note} if init_note else {}),
+        "lr": job.adapt.lr,
+        "device": str(device),
+        "adapt": asdict(job.adapt),
+        "objective": asdict(job.objective),
         "versions": {"alteredavatar": alteredavatar.__version__, "torch": torch.__version__},
         "metrics": {k: v for k, v in metrics.items() if k != "history"},
     }
@@ -170,21 +194,37 @@ def run_stylize(job: StylizeJob, progress: bool = True, style_image: torch.Tenso
     return meta
 
 
-def apply_saved_style(style: str | Path, avatar_spec: str, out: Path, cfg: OutputConfig,
-                      net_path: Path | None = None, device: str = "auto", overwrite: bool = False,
-                      announce: Announce = None) -> dict[str, str]:
+def apply_saved_style(
+    style: str | Path,
+    avatar_spec: str,
+    out: Path,
+    cfg: OutputConfig,
+    net_path: Path | None = None,
+    device: str = "auto",
+    overwrite: bool = False,
+    announce: Announce = None,
+) -> dict[str, str]:
     """Render a saved style on `avatar_spec` (turntable + grid with the unstylized row on top) into `out`."""
     reads = [*style_paths(style), *avatar_files(avatar_spec), *([net_path] if net_path else [])]
     folder = RunFolder(out, overwrite, reads, [style_paths(style)[0].parent], cfg.estimate_bytes())
     folder.check()
     state, _ = load_style(style)
-    avatar, source = load_avatar_with_reference(avatar_spec, net_path or PRETRAINED_NET, resolve_device(device))
+    avatar, source = load_avatar_with_reference(
+        avatar_spec, net_path or PRETRAINED_NET, resolve_device(device)
+    )
     apply_style(avatar.net, state)
     return _render_into(folder, avatar, source, cfg, announce)
 
 
-def run_render(avatar_spec: str, out: Path, cfg: OutputConfig, net_path: Path | None = None,
-               device: str = "auto", overwrite: bool = False, announce: Announce = None) -> dict[str, str]:
+def run_render(
+    avatar_spec: str,
+    out: Path,
+    cfg: OutputConfig,
+    net_path: Path | None = None,
+    device: str = "auto",
+    overwrite: bool = False,
+    announce: Announce = None,
+) -> dict[str, str]:
     """Render an unstylized avatar (turntable, expression grid, portrait) into `out`."""
     from alteredavatar.avatar.pretrained import load_avatar, load_avatar_net
 
@@ -195,8 +235,15 @@ def run_render(avatar_spec: str, out: Path, cfg: OutputConfig, net_path: Path | 
     return _render_into(folder, avatar, None, cfg, announce)
 
 
-def run_mix(style_a: Path, style_b: Path, t: float, out: Path, render: bool = True, overwrite: bool = False,
-            announce: Announce = None) -> dict[str, str]:
+def run_mix(
+    style_a: Path,
+    style_b: Path,
+    t: float,
+    out: Path,
+    render: bool = True,
+    overwrite: bool = False,
+    announce: Announce = None,
+) -> dict[str, str]:
     """Write (1 - t) * A + t * B as a new style folder `out`, rendered (default outputs) on A's avatar unless
     `render` is off. Returns name -> path of what was written."""
     check_range("--t", t, 0, 1)
@@ -220,8 +267,13 @@ def run_mix(style_a: Path, style_b: Path, t: float, out: Path, render: bool = Tr
     return {"style": str(out / "style.safetensors"), **_moved(outputs, stage, out)}
 
 
-def _render_into(folder: RunFolder, avatar: AnimatableAvatar, source: AnimatableAvatar | None, cfg: OutputConfig,
-                 announce: Announce) -> dict[str, str]:
+def _render_into(
+    folder: RunFolder,
+    avatar: AnimatableAvatar,
+    source: AnimatableAvatar | None,
+    cfg: OutputConfig,
+    announce: Announce,
+) -> dict[str, str]:
     if announce:
         announce()
     with folder.writing() as stage:
@@ -232,4 +284,3 @@ def _render_into(folder: RunFolder, avatar: AnimatableAvatar, source: Animatable
 def _moved(outputs: dict[str, str], stage: Path, out: Path) -> dict[str, str]:
     """Output paths as they are after the staging folder was moved into `out`."""
     return {k: str(out / Path(v).relative_to(stage)) for k, v in outputs.items()}
-

@@ -34,9 +34,13 @@ def save_style(folder: str | Path, state: dict[str, torch.Tensor], meta: dict, s
     tensors, sidecar = style_paths(folder, stem)
     bad = [k for k, v in state.items() if not torch.isfinite(v).all()]
     if bad:
-        raise AlteredAvatarError(f"refusing to write a style with non-finite values (in {', '.join(bad[:3])})")
+        raise AlteredAvatarError(
+            f"refusing to write a style with non-finite values (in {', '.join(bad[:3])})"
+        )
     stored = {k: v.half() if k.startswith(DETAIL_PREFIX) else v for k, v in state.items()}
-    save_safetensors_atomic(stored, tensors, {"format": "alteredavatar-style", "version": STYLE_FORMAT_VERSION})
+    save_safetensors_atomic(
+        stored, tensors, {"format": "alteredavatar-style", "version": STYLE_FORMAT_VERSION}
+    )
     write_json_atomic(meta, sidecar)
 
 
@@ -47,13 +51,16 @@ def load_style(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     if header.get("format") != "alteredavatar-style":
         raise AlteredAvatarError(f"{tensors}: not an alteredavatar style file")
     if header.get("version", "1") not in ("1", STYLE_FORMAT_VERSION):
-        raise AlteredAvatarError(f"{tensors}: style format version {header.get('version')} was made by a newer "
-                                 "alteredavatar; upgrade to use it")
+        raise AlteredAvatarError(
+            f"{tensors}: style format version {header.get('version')} was made by a newer "
+            "alteredavatar; upgrade to use it"
+        )
     state = {k: v.float() for k, v in state.items()}
     bad = [k for k, v in state.items() if not torch.isfinite(v).all()]
     if bad:
-        raise AlteredAvatarError(f"{tensors}: the style holds non-finite values (in {', '.join(bad[:3])}); "
-                                 "it cannot be used")
+        raise AlteredAvatarError(
+            f"{tensors}: the style holds non-finite values (in {', '.join(bad[:3])}); it cannot be used"
+        )
     try:
         meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
     except (OSError, json.JSONDecodeError) as exc:
@@ -75,10 +82,14 @@ def apply_style(net: AvatarNet, state: dict[str, torch.Tensor]) -> None:
     own = net.style_state()
     state = with_detail(state, own)
     if set(state) != set(own):
-        raise AlteredAvatarError("this style was made for a different avatar network (parameter names differ)")
+        raise AlteredAvatarError(
+            "this style was made for a different avatar network (parameter names differ)"
+        )
     for name, value in state.items():
         if value.shape != own[name].shape:
-            raise AlteredAvatarError(f"style tensor {name} has shape {tuple(value.shape)}, expected {tuple(own[name].shape)}")
+            raise AlteredAvatarError(
+                f"style tensor {name} has shape {tuple(value.shape)}, expected {tuple(own[name].shape)}"
+            )
     with torch.no_grad():
         for name, value in state.items():
             own[name].copy_(value)
@@ -104,7 +115,14 @@ def mix_style_files(path_a: str | Path, path_b: str | Path, t: float) -> tuple[d
     (a, meta_a), (b, meta_b) = load_style(path_a), load_style(path_b)
     sha_a, sha_b = meta_a.get("avatar_net_sha256"), meta_b.get("avatar_net_sha256")
     if sha_a and sha_b and sha_a != sha_b:
-        raise AlteredAvatarError("the two styles were made for different avatar networks; they cannot be mixed")
-    meta = {"mix_of": [str(path_a), str(path_b)], "t": t, "avatar": meta_a.get("avatar") or "builtin:ada",
-            "avatar_net": meta_a.get("avatar_net"), "avatar_net_sha256": sha_a}
+        raise AlteredAvatarError(
+            "the two styles were made for different avatar networks; they cannot be mixed"
+        )
+    meta = {
+        "mix_of": [str(path_a), str(path_b)],
+        "t": t,
+        "avatar": meta_a.get("avatar") or "builtin:ada",
+        "avatar_net": meta_a.get("avatar_net"),
+        "avatar_net_sha256": sha_a,
+    }
     return mix_styles(a, b, t), meta

@@ -8,5 +8,14 @@ from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.network import AvatarNet, AvatarNetConfig
 from alteredavatar.avatar.pretrained import load_avatar, load_avatar_net, load_avatar_with_reference
 
-__all__ = ["AnimatableAvatar", "AvatarMesh", "AvatarNet", "AvatarNetConfig", "builtin_avatar", "load_avatar",
-           "load_avatar_net", "load_avatar_with_reference", "load_gltf"]
+__all__ = [
+    "AnimatableAvatar",
+    "AvatarMesh",
+    "AvatarNet",
+    "AvatarNetConfig",
+    "builtin_avatar",
+    "load_avatar",
+    "load_avatar_net",
+    "load_avatar_with_reference",
+    "load_gltf",
+]

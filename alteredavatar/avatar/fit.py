@@ -49,8 +49,9 @@ def fit_loss(avatar: AnimatableAvatar, expr: torch.Tensor, cfg: FitConfig) -> to
     return colour + cfg.displacement_weight * (frame.displacement**2).mean()
 
 
-def fit_avatar_net(cfg: FitConfig = FitConfig(), progress: bool = True) -> tuple[AvatarNet, dict]:
+def fit_avatar_net(cfg: FitConfig | None = None, progress: bool = True) -> tuple[AvatarNet, dict]:
     """Train all network parameters on `cfg.identities`; returns the net and a metrics dict."""
+    cfg = FitConfig() if cfg is None else cfg
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     net = AvatarNet(cfg.net)
@@ -58,8 +59,12 @@ def fit_avatar_net(cfg: FitConfig = FitConfig(), progress: bool = True) -> tuple
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / cfg.steps)))
     exp_cfg = ExpressionSamplerConfig()
-    cols = [TextColumn("fit avatar"), BarColumn(), TextColumn("{task.completed}/{task.total} loss {task.fields[loss]:.5f}"),
-            TimeRemainingColumn()]
+    cols = [
+        TextColumn("fit avatar"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} loss {task.fields[loss]:.5f}"),
+        TimeRemainingColumn(),
+    ]
     with Progress(*cols, disable=not progress) as bar:
         task = bar.add_task("fit", total=cfg.steps, loss=float("nan"))
         for step in range(cfg.steps):
@@ -67,7 +72,9 @@ def fit_avatar_net(cfg: FitConfig = FitConfig(), progress: bool = True) -> tuple
             total = 0.0
             pick = torch.randperm(len(avatars), generator=gen)[: cfg.identities_per_step]
             for i in pick.tolist():
-                loss = fit_loss(avatars[i], sample_expressions(cfg.expressions_per_identity, gen, exp_cfg), cfg)
+                loss = fit_loss(
+                    avatars[i], sample_expressions(cfg.expressions_per_identity, gen, exp_cfg), cfg
+                )
                 loss.backward()
                 total += loss.item()
             opt.step()

@@ -242,15 +242,19 @@ class _Reader:
                 raise self.fail("a data: URI is not valid base64; re-export the file") from exc
         scheme = urlsplit(uri).scheme
         if scheme and len(scheme) > 1:  # http:, file:, ... (a one-letter scheme is a Windows drive)
-            raise self.fail(f"references {uri!r}, which is not a file next to the model; only relative paths "
-                            "inside the model's folder and data: URIs are read (export a .glb to embed it)")
+            raise self.fail(
+                f"references {uri!r}, which is not a file next to the model; only relative paths "
+                "inside the model's folder and data: URIs are read (export a .glb to embed it)"
+            )
         folder = self.path.parent.resolve()
         named = folder / unquote(uri)
         file = named.resolve()
         if not file.is_relative_to(folder):
             how = "links to a file" if os.path.normpath(named).startswith(str(folder) + os.sep) else "lies"
-            raise self.fail(f"references {uri!r}, which {how} outside the model's folder; only files inside "
-                            f"{folder} are read (export a .glb to embed it)")
+            raise self.fail(
+                f"references {uri!r}, which {how} outside the model's folder; only files inside "
+                f"{folder} are read (export a .glb to embed it)"
+            )
         if not file.is_file():
             raise self.fail(
                 f"references {file.name}, which is missing; keep it next to the .gltf or export a .glb"
@@ -555,7 +559,9 @@ def _albedo_and_uvs(reader: _Reader, parts: list[_Part], size: int) -> tuple[np.
 # ---------------------------------------------------------------- assembly
 
 
-def _map_targets(path: Path, parts: list[_Part], num_verts: int) -> tuple[np.ndarray, dict[str, str], list[str]]:
+def _map_targets(
+    path: Path, parts: list[_Part], num_verts: int
+) -> tuple[np.ndarray, dict[str, str], list[str]]:
     """(52, V, 3) ARKit blendshapes, {matched ARKit name: the file's name} in ARKit order, unknown morph names."""
     shapes = np.zeros((NUM_EXPR, num_verts, 3))
     matched: dict[int, str] = {}
@@ -576,9 +582,15 @@ def _map_targets(path: Path, parts: list[_Part], num_verts: int) -> tuple[np.nda
     listed = ", ".join(unknown[:MAX_LISTED_NAMES])
     listed += f" and {len(unknown) - MAX_LISTED_NAMES} more" if len(unknown) > MAX_LISTED_NAMES else ""
     if not matched:  # it loads and renders, but every expression would look the same: say so once
-        what = f"none of its morph targets ({listed}) is an ARKit-52 name" if unknown else "it has no morph targets"
-        warnings.warn(f"{path}: {what}, so the avatar keeps one expression; name morph targets after ARKit "
-                      "blendshapes (jawOpen, eyeBlinkLeft, ...) to animate it")
+        what = (
+            f"none of its morph targets ({listed}) is an ARKit-52 name"
+            if unknown
+            else "it has no morph targets"
+        )
+        warnings.warn(
+            f"{path}: {what}, so the avatar keeps one expression; name morph targets after ARKit "
+            "blendshapes (jawOpen, eyeBlinkLeft, ...) to animate it"
+        )
     elif unknown:
         warnings.warn(f"{path}: morph targets that are not ARKit-52 names were ignored: {listed}")
     return shapes, {ARKIT_NAMES[k]: matched[k] for k in sorted(matched)}, unknown
@@ -588,16 +600,22 @@ def _check_size(path: Path, verts: np.ndarray, faces: np.ndarray) -> None:
     """Refuse a mesh that would render blank: all vertices at one point, no height, or no triangle area."""
     extent = verts.max(0) - verts.min(0)
     if not (extent > 0).any():
-        raise AvatarLoadError(f"{path}: the mesh has zero size (all {len(verts)} vertices are at one point); "
-                              "export the head geometry")
+        raise AvatarLoadError(
+            f"{path}: the mesh has zero size (all {len(verts)} vertices are at one point); "
+            "export the head geometry"
+        )
     if extent[1] <= 0:
-        raise AvatarLoadError(f"{path}: the mesh has no height (every vertex at y = {verts[0, 1]:g}); export "
-                              "the head standing along +Y (glTF's up axis)")
+        raise AvatarLoadError(
+            f"{path}: the mesh has no height (every vertex at y = {verts[0, 1]:g}); export "
+            "the head standing along +Y (glTF's up axis)"
+        )
     a, b, c = (verts[faces[:, i]] for i in range(3))
     area = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1).sum()
     if area <= 1e-12 * float(extent @ extent):
-        raise AvatarLoadError(f"{path}: every triangle of the mesh has zero area, so it would render blank; "
-                              "export a surface mesh")
+        raise AvatarLoadError(
+            f"{path}: every triangle of the mesh has zero area, so it would render blank; "
+            "export a surface mesh"
+        )
 
 
 def _assemble(
@@ -618,8 +636,12 @@ def _assemble(
         raise AvatarLoadError(
             f"{path}: morph target offsets contain NaN or infinity; fix or re-export the mesh"
         )
-    extras = {"source": str(path), "matched_targets": list(matched), "target_names": matched,
-              "unknown_targets": unknown}
+    extras = {
+        "source": str(path),
+        "matched_targets": list(matched),
+        "target_names": matched,
+        "unknown_targets": unknown,
+    }
     try:
         return AvatarMesh(
             verts=torch.from_numpy(verts.astype(np.float32)),

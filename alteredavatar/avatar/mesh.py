@@ -68,11 +68,16 @@ class AvatarMesh:
         if self.albedo.ndim != 3 or self.albedo.shape[0] != 3:
             raise AvatarLoadError(f"{self.name}: albedo must be (3, H, W)")
 
-    def to(self, device: torch.device | str) -> "AvatarMesh":
+    def to(self, device: torch.device | str) -> AvatarMesh:
         """Copy of the mesh with every tensor on `device`."""
         return AvatarMesh(
-            self.verts.to(device), self.faces.to(device), self.uvs.to(device),
-            self.blendshapes.to(device), self.albedo.to(device), self.weld.to(device), self.name,
+            self.verts.to(device),
+            self.faces.to(device),
+            self.uvs.to(device),
+            self.blendshapes.to(device),
+            self.albedo.to(device),
+            self.weld.to(device),
+            self.name,
             dict(self.extras),
         )
 

@@ -28,7 +28,9 @@ def identity_maps(mesh: AvatarMesh, res: int, octaves: int) -> tuple[torch.Tenso
         maps (1, 7 + 4 * octaves, res, res): albedo, neutral position, UV mask, UV Fourier features;
         albedo_target (1, 3, res, res): the albedo the unstylized network should reproduce.
     """
-    albedo = F.interpolate(mesh.albedo[None], size=(res, res), mode="bilinear", antialias=True, align_corners=False)
+    albedo = F.interpolate(
+        mesh.albedo[None], size=(res, res), mode="bilinear", antialias=True, align_corners=False
+    )
     pos, mask = rasterize_uv(mesh.uvs, mesh.faces, mesh.verts * POSITION_SCALE, res)
     maps = torch.cat([albedo[0], pos, mask, uv_fourier_features(res, octaves).to(pos)])[None]
     return maps, albedo
@@ -64,7 +66,7 @@ class AnimatableAvatar(nn.Module):
     def device(self) -> torch.device:
         return self.maps.device
 
-    def move_to(self, device: torch.device | str) -> "AnimatableAvatar":
+    def move_to(self, device: torch.device | str) -> AnimatableAvatar:
         """Put the mesh, the cached maps and the network on `device` (in place; returns self)."""
         self.mesh = self.mesh.to(device)
         self.seams = self.seams.to(device)
@@ -87,7 +89,9 @@ class AnimatableAvatar(nn.Module):
         weld = self.mesh.weld
         n = int(weld.max()) + 1
         total = values.new_zeros(values.shape[0], n).index_add(1, weld, values)
-        count = torch.zeros(n, dtype=values.dtype, device=values.device).index_add(0, weld, torch.ones_like(weld, dtype=values.dtype))
+        count = torch.zeros(n, dtype=values.dtype, device=values.device).index_add(
+            0, weld, torch.ones_like(weld, dtype=values.dtype)
+        )
         return (total / count)[:, weld]
 
     def forward(self, expr: torch.Tensor) -> AvatarFrame:
@@ -96,7 +100,9 @@ class AnimatableAvatar(nn.Module):
         # texels no face owns copy their nearest island texel, so lookups at island borders read the island
         albedo, disp = fill_islands(albedo, self.island_index), fill_islands(disp, self.island_index)
         grid = torch.stack([self.mesh.uvs[:, 0] * 2 - 1, 1 - self.mesh.uvs[:, 1] * 2], -1)[None, None]
-        d = F.grid_sample(disp, grid.expand(expr.shape[0], -1, -1, -1), align_corners=False)[:, 0, 0]  # (B, V)
+        d = F.grid_sample(disp, grid.expand(expr.shape[0], -1, -1, -1), align_corners=False)[
+            :, 0, 0
+        ]  # (B, V)
         d = self._weld_mean(d)  # seam copies of a vertex sample different texels; keep the surface closed
         verts = self.mesh.posed(expr) + d.unsqueeze(-1) * self.normals
         return AvatarFrame(verts=verts, albedo=albedo, displacement=disp)

@@ -89,7 +89,9 @@ class IdentityEncoder(nn.Module):
         super().__init__()
         ch = cfg.enc_channels
         self.stem = nn.Conv2d(cfg.in_channels, ch[0], 3, padding=1)
-        self.down = nn.ModuleList(nn.Conv2d(ch[i], ch[i + 1], 3, stride=2, padding=1) for i in range(len(ch) - 1))
+        self.down = nn.ModuleList(
+            nn.Conv2d(ch[i], ch[i + 1], 3, stride=2, padding=1) for i in range(len(ch) - 1)
+        )
 
     def forward(self, maps: torch.Tensor) -> list[torch.Tensor]:
         """maps: (N, C_in, R, R) -> list of (N, enc_channels[l], R_l, R_l), coarse to fine."""
@@ -120,7 +122,9 @@ class ExpressionDecoder(nn.Module):
         super().__init__()
         ch = cfg.dec_channels
         self.cfg = cfg
-        self.fc = nn.Sequential(nn.Linear(NUM_EXPR, 128), nn.LeakyReLU(0.2), nn.Linear(128, ch[0] * cfg.base_res**2))
+        self.fc = nn.Sequential(
+            nn.Linear(NUM_EXPR, 128), nn.LeakyReLU(0.2), nn.Linear(128, ch[0] * cfg.base_res**2)
+        )
         self.convs = nn.ModuleList(nn.Conv2d(ch[i - 1], ch[i], 3, padding=1) for i in range(1, len(ch)))
         self.head = nn.Conv2d(ch[-1], 4, 1)
 
@@ -152,8 +156,9 @@ class DetailPyramid(nn.Module):
         r = self.uv_res
         out = 0
         for p in self.levels:
-            out = out + (p if p.shape[-1] == r else
-                         F.interpolate(p, size=(r, r), mode="bilinear", align_corners=False))
+            out = out + (
+                p if p.shape[-1] == r else F.interpolate(p, size=(r, r), mode="bilinear", align_corners=False)
+            )
         return out
 
 
@@ -163,7 +168,8 @@ STYLE_SUBSETS = ("both", "mappers", "detail")
 class AvatarNet(nn.Module):
     """Identity encoder + bias mappers + expression decoder (see module docstring)."""
 
-    def __init__(self, cfg: AvatarNetConfig = AvatarNetConfig()):
+    def __init__(self, cfg: AvatarNetConfig | None = None):
+        cfg = AvatarNetConfig() if cfg is None else cfg
         super().__init__()
         cfg.check()
         self.cfg = cfg
@@ -186,7 +192,8 @@ class AvatarNet(nn.Module):
     def style_state(self) -> dict[str, torch.Tensor]:
         """Name -> tensor of the whole style subset (what a style file stores), mappers first."""
         return {f"mappers.{k}": v for k, v in self.mappers.state_dict().items()} | {
-            f"detail.{k}": v for k, v in self.detail.state_dict().items()}
+            f"detail.{k}": v for k, v in self.detail.state_dict().items()
+        }
 
     def encode(self, maps: torch.Tensor) -> list[torch.Tensor]:
         """Identity features, coarse to fine, plus the albedo logit skip last (frozen in stylization)."""

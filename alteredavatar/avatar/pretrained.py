@@ -40,8 +40,10 @@ def load_avatar_net(path: str | Path | None = None) -> AvatarNet:
         if unexpected or any(not k.startswith("detail.") for k in missing):  # the detail pyramid starts at 0
             raise RuntimeError(f"missing {missing}, unexpected {unexpected}")
     except (KeyError, ValueError, TypeError, RuntimeError) as exc:
-        raise AvatarLoadError(f"{path}: not an avatar-network file of this version ({type(exc).__name__}); "
-                              "pass the file `alteredavatar fit-avatar` wrote") from None
+        raise AvatarLoadError(
+            f"{path}: not an avatar-network file of this version ({type(exc).__name__}); "
+            "pass the file `alteredavatar fit-avatar` wrote"
+        ) from None
     return net.eval()
 
 
@@ -52,8 +54,16 @@ def to_head_frame(mesh: AvatarMesh) -> AvatarMesh:
     scale = HEAD_HEIGHT_M / height if height > 0 else 1.0
     centre = (lo + hi) / 2
     mesh.extras["frame"] = {"scale": scale, "centre": centre.tolist()}
-    return AvatarMesh((mesh.verts - centre) * scale, mesh.faces, mesh.uvs, mesh.blendshapes * scale,
-                      mesh.albedo, mesh.weld, mesh.name, mesh.extras)
+    return AvatarMesh(
+        (mesh.verts - centre) * scale,
+        mesh.faces,
+        mesh.uvs,
+        mesh.blendshapes * scale,
+        mesh.albedo,
+        mesh.weld,
+        mesh.name,
+        mesh.extras,
+    )
 
 
 def load_mesh(spec: str) -> AvatarMesh:
@@ -75,8 +85,9 @@ def load_avatar(spec: str = DEFAULT_AVATAR, net: AvatarNet | None = None) -> Ani
     return avatar
 
 
-def load_avatar_with_reference(spec: str = DEFAULT_AVATAR, net_path: str | Path | None = None,
-                               device: torch.device | str = "cpu") -> tuple[AnimatableAvatar, AnimatableAvatar]:
+def load_avatar_with_reference(
+    spec: str = DEFAULT_AVATAR, net_path: str | Path | None = None, device: torch.device | str = "cpu"
+) -> tuple[AnimatableAvatar, AnimatableAvatar]:
     """(avatar to stylize, frozen unstylized reference) on two copies of the same network and mesh, on `device`."""
     avatar = load_avatar(spec, load_avatar_net(net_path))
     reference = AnimatableAvatar(avatar.mesh, load_avatar_net(net_path)).requires_grad_(False)

@@ -62,7 +62,9 @@ class SeamSamples:
     uv_b: torch.Tensor
 
     @classmethod
-    def from_mesh(cls, faces: torch.Tensor, uvs: torch.Tensor, weld: torch.Tensor, per_edge: int = 4) -> "SeamSamples":
+    def from_mesh(
+        cls, faces: torch.Tensor, uvs: torch.Tensor, weld: torch.Tensor, per_edge: int = 4
+    ) -> SeamSamples:
         """`per_edge` evenly spaced points on every seam edge (edge ends excluded)."""
         uv = uvs.detach().cpu().numpy().astype(np.float64)
         ends_a, ends_b, _ = shared_edges(faces.cpu().numpy(), weld.cpu().numpy())
@@ -75,7 +77,7 @@ class SeamSamples:
     def __len__(self) -> int:
         return self.uv_a.shape[0]
 
-    def to(self, device: torch.device | str) -> "SeamSamples":
+    def to(self, device: torch.device | str) -> SeamSamples:
         return SeamSamples(self.uv_a.to(device), self.uv_b.to(device))
 
 

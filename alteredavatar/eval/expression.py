@@ -48,8 +48,9 @@ def landmarks(image: torch.Tensor) -> np.ndarray | None:
     fm = _face_mesh()
     if fm is None:
         return None
-    arr = np.ascontiguousarray((image.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5)
-                               .astype(np.uint8))
+    arr = np.ascontiguousarray(
+        (image.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+    )
     result = fm[0].process(arr)
     if not result.multi_face_landmarks:
         return None
@@ -63,8 +64,9 @@ def _preset_renders(avatar, names: tuple[str, ...], res: int) -> torch.Tensor:
     return render_avatar(avatar, presets(names), cams, RenderConfig(res=res)).image
 
 
-def expression_preservation(source_avatar, styled_avatar, res: int = 256,
-                            expressions: tuple[str, ...] = PRESET_NAMES) -> dict | None:
+def expression_preservation(
+    source_avatar, styled_avatar, res: int = 256, expressions: tuple[str, ...] = PRESET_NAMES
+) -> dict | None:
     """How well `styled_avatar` keeps the expressions of `source_avatar` (lower = better, 0 = identical).
 
     For each non-neutral preset e: d_src = L_src(e) - L_src(neutral), d_sty = L_sty(e) - L_sty(neutral),
@@ -81,9 +83,15 @@ def expression_preservation(source_avatar, styled_avatar, res: int = 256,
     for key, avatar in (("source", source_avatar), ("styled", styled_avatar)):
         imgs = _preset_renders(avatar, names, res)
         lms[key] = [None if (lm := landmarks(img)) is None else lm * size for img in imgs]
-    out: dict = {"value": None, "per_expression": {}, "source_motion": {}, "model": _model_label(),
-                 "faces_detected": {k: sum(lm is not None for lm in v) for k, v in lms.items()},
-                 "renders": {"source": len(names), "styled": len(names)}, "res": res}
+    out: dict = {
+        "value": None,
+        "per_expression": {},
+        "source_motion": {},
+        "model": _model_label(),
+        "faces_detected": {k: sum(lm is not None for lm in v) for k, v in lms.items()},
+        "renders": {"source": len(names), "styled": len(names)},
+        "res": res,
+    }
     missing = [f"{k}:{n}" for k, v in lms.items() for n, lm in zip(names, v) if lm is None]
     if missing:
         out["note"] = f"no face detected in render(s) {', '.join(missing)}; those expressions are skipped"

@@ -17,14 +17,19 @@ import torch
 
 @lru_cache(maxsize=1)
 def _models():
-    if importlib.util.find_spec("dlib") is None or importlib.util.find_spec("face_recognition_models") is None:
+    if (
+        importlib.util.find_spec("dlib") is None
+        or importlib.util.find_spec("face_recognition_models") is None
+    ):
         return None
     import dlib
 
     root = Path(importlib.util.find_spec("face_recognition_models").origin).parent / "models"
-    return (dlib.get_frontal_face_detector(),
-            dlib.shape_predictor(str(root / "shape_predictor_5_face_landmarks.dat")),
-            dlib.face_recognition_model_v1(str(root / "dlib_face_recognition_resnet_model_v1.dat")))
+    return (
+        dlib.get_frontal_face_detector(),
+        dlib.shape_predictor(str(root / "shape_predictor_5_face_landmarks.dat")),
+        dlib.face_recognition_model_v1(str(root / "dlib_face_recognition_resnet_model_v1.dat")),
+    )
 
 
 def face_model_available() -> bool:

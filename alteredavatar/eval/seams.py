@@ -20,8 +20,9 @@ from alteredavatar.render.renderer import RenderConfig
 SEAM_VIEWS_DEG = (-150.0, -90.0, -30.0, 30.0, 90.0, 150.0, 180.0)  # every side, the back included
 
 
-def seam_jumps(image: torch.Tensor, tri_id: torch.Tensor, pairs: np.ndarray, seam: np.ndarray
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+def seam_jumps(
+    image: torch.Tensor, tri_id: torch.Tensor, pairs: np.ndarray, seam: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Colour jumps of horizontally and vertically neighbouring pixels that straddle a shared edge.
 
     Args:
@@ -37,7 +38,10 @@ def seam_jumps(image: torch.Tensor, tri_id: torch.Tensor, pairs: np.ndarray, sea
     seams, ordinary = [], []
     for dim in (1, 2):  # rows, then columns
         a, b = tri_id.narrow(dim, 0, tri_id.shape[dim] - 1), tri_id.narrow(dim, 1, tri_id.shape[dim] - 1)
-        ca, cb = image.narrow(dim + 1, 0, image.shape[dim + 1] - 1), image.narrow(dim + 1, 1, image.shape[dim + 1] - 1)
+        ca, cb = (
+            image.narrow(dim + 1, 0, image.shape[dim + 1] - 1),
+            image.narrow(dim + 1, 1, image.shape[dim + 1] - 1),
+        )
         jump = (ca - cb).abs().mean(1)  # (B, H', W')
         valid = (a >= 0) & (b >= 0) & (a != b)
         lo, hi = torch.minimum(a, b)[valid].cpu(), torch.maximum(a, b)[valid].cpu()
@@ -51,11 +55,17 @@ def seam_jumps(image: torch.Tensor, tri_id: torch.Tensor, pairs: np.ndarray, sea
 
 
 @torch.no_grad()
-def seam_visibility(avatar: AnimatableAvatar, res: int = 256, yaws: tuple[float, ...] = SEAM_VIEWS_DEG) -> dict:
+def seam_visibility(
+    avatar: AnimatableAvatar, res: int = 256, yaws: tuple[float, ...] = SEAM_VIEWS_DEG
+) -> dict:
     """Seam / ordinary mean colour jump over renders of `avatar` (neutral expression) from every side."""
     m = avatar.mesh
     pairs, seam = face_adjacency(m.faces.cpu().numpy(), m.uvs.cpu().numpy(), m.weld.cpu().numpy())
     out = render_avatar(avatar, torch.zeros(len(yaws), 52), front_views(yaws), RenderConfig(res=res))
     s, o = seam_jumps(out.image, out.tri_id, pairs, seam)
-    return {"seam_jump": float(s.mean()), "ordinary_jump": float(o.mean()), "ratio": float(s.mean() / o.mean()),
-            "seam_pixels": int(s.numel())}
+    return {
+        "seam_jump": float(s.mean()),
+        "ordinary_jump": float(o.mean()),
+        "ratio": float(s.mean() / o.mean()),
+        "seam_pixels": int(s.numel()),
+    }

@@ -23,6 +23,13 @@ def clip_vision_tower():
     """A ViT-B/32 vision tower with CLIP's shapes (random weights; timing does not depend on them)."""
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
-    cfg = CLIPVisionConfig(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-                           image_size=224, patch_size=32, projection_dim=512)
+    cfg = CLIPVisionConfig(
+        hidden_size=768,
+        intermediate_size=3072,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        image_size=224,
+        patch_size=32,
+        projection_dim=512,
+    )
     return CLIPVisionModelWithProjection(cfg).eval().requires_grad_(False)

@@ -71,8 +71,13 @@ def bake_avatar(avatar: AnimatableAvatar, texture_res: int, batch: int = 8) -> B
     scale, centre = (frame["scale"], torch.tensor(frame["centre"])) if frame else (1.0, torch.zeros(3))
     verts = verts.cpu().double() / scale + centre.double()
     normals = normals.cpu()
-    texture = F.interpolate(albedo, size=(texture_res, texture_res), mode="bilinear", align_corners=False,
-                            antialias=texture_res < albedo.shape[-1])
+    texture = F.interpolate(
+        albedo,
+        size=(texture_res, texture_res),
+        mode="bilinear",
+        align_corners=False,
+        antialias=texture_res < albedo.shape[-1],
+    )
     uvs = mesh.uvs.cpu().numpy()
     return BakedAvatar(
         positions=verts[0].float().numpy(),

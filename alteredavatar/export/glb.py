@@ -18,9 +18,32 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from pygltflib import (
-    ANIM_LINEAR, ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER, FLOAT, GLTF2, LINEAR, UNSIGNED_INT, UNSIGNED_SHORT, Accessor,
-    Animation, AnimationChannel, AnimationChannelTarget, AnimationSampler, Asset, Attributes, Buffer, BufferView,
-    Material, Mesh, Node, PbrMetallicRoughness, Primitive, Sampler, Scene, Texture, TextureInfo,
+    ANIM_LINEAR,
+    ARRAY_BUFFER,
+    ELEMENT_ARRAY_BUFFER,
+    FLOAT,
+    GLTF2,
+    LINEAR,
+    UNSIGNED_INT,
+    UNSIGNED_SHORT,
+    Accessor,
+    Animation,
+    AnimationChannel,
+    AnimationChannelTarget,
+    AnimationSampler,
+    Asset,
+    Attributes,
+    Buffer,
+    BufferView,
+    Material,
+    Mesh,
+    Node,
+    PbrMetallicRoughness,
+    Primitive,
+    Sampler,
+    Scene,
+    Texture,
+    TextureInfo,
 )
 from pygltflib import Image as GltfImage
 
@@ -71,13 +94,15 @@ class _Packer:
 
     def view(self, data: bytes, target: int | None = None) -> int:
         self.blob.extend(b"\0" * (-len(self.blob) % 4))
-        self.gltf.bufferViews.append(BufferView(buffer=0, byteOffset=len(self.blob), byteLength=len(data),
-                                                target=target))
+        self.gltf.bufferViews.append(
+            BufferView(buffer=0, byteOffset=len(self.blob), byteLength=len(data), target=target)
+        )
         self.blob.extend(data)
         return len(self.gltf.bufferViews) - 1
 
-    def accessor(self, array: np.ndarray, kind: str, target: int | None = ARRAY_BUFFER,
-                 bounds: bool = False) -> int:
+    def accessor(
+        self, array: np.ndarray, kind: str, target: int | None = ARRAY_BUFFER, bounds: bool = False
+    ) -> int:
         """(N, C) float32 or (N,) uint16/uint32 array -> accessor index; `bounds` adds min/max."""
         ctype = {np.float32: FLOAT, np.uint16: UNSIGNED_SHORT, np.uint32: UNSIGNED_INT}[array.dtype.type]
         data = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
@@ -98,16 +123,23 @@ def _add_animation(gltf: GLTF2, pack: _Packer) -> None:
     """Morph-weight keyframes: the named presets in turn, then neutral again so the loop closes."""
     weights = presets(PRESET_NAMES + PRESET_NAMES[:1]).numpy().astype(np.float32)  # (K, 52)
     times = (np.arange(len(weights), dtype=np.float32) * SECONDS_PER_EXPRESSION)[:, None]
-    sampler = AnimationSampler(input=pack.accessor(times, "SCALAR", None, bounds=True),
-                               output=pack.accessor(weights.reshape(-1, 1), "SCALAR", None), interpolation=ANIM_LINEAR)
+    sampler = AnimationSampler(
+        input=pack.accessor(times, "SCALAR", None, bounds=True),
+        output=pack.accessor(weights.reshape(-1, 1), "SCALAR", None),
+        interpolation=ANIM_LINEAR,
+    )
     channel = AnimationChannel(sampler=0, target=AnimationChannelTarget(node=0, path="weights"))
     gltf.animations.append(Animation(name="expressions", samplers=[sampler], channels=[channel]))
 
 
 def build_gltf(baked: BakedAvatar, animation: bool = False, info: dict | None = None) -> GLTF2:
     """The glTF document + binary blob of `baked` (see the module docstring for what is inside)."""
-    gltf = GLTF2(asset=Asset(generator=f"alteredavatar {alteredavatar.__version__}",
-                             extras={"alteredavatar": info} if info else {}))
+    gltf = GLTF2(
+        asset=Asset(
+            generator=f"alteredavatar {alteredavatar.__version__}",
+            extras={"alteredavatar": info} if info else {},
+        )
+    )
     pack = _Packer(gltf)
     index_type = np.uint16 if baked.positions.shape[0] < 0xFFFF else np.uint32  # 0xFFFF is the restart value
     attributes = Attributes(
@@ -116,19 +148,32 @@ def build_gltf(baked: BakedAvatar, animation: bool = False, info: dict | None = 
         TEXCOORD_0=pack.accessor(baked.uvs, "VEC2"),
     )
     indices = pack.accessor(baked.faces.reshape(-1).astype(index_type), "SCALAR", ELEMENT_ARRAY_BUFFER)
-    targets = [Attributes(POSITION=pack.accessor(dp, "VEC3", bounds=True), NORMAL=pack.accessor(dn, "VEC3"))
-               for dp, dn in zip(baked.position_deltas, baked.normal_deltas)]
+    targets = [
+        Attributes(POSITION=pack.accessor(dp, "VEC3", bounds=True), NORMAL=pack.accessor(dn, "VEC3"))
+        for dp, dn in zip(baked.position_deltas, baked.normal_deltas)
+    ]
     gltf.images.append(GltfImage(bufferView=pack.view(png_bytes(baked.texture)), mimeType="image/png"))
-    gltf.samplers.append(Sampler(magFilter=LINEAR, minFilter=LINEAR_MIPMAP_LINEAR, wrapS=CLAMP_TO_EDGE,
-                                 wrapT=CLAMP_TO_EDGE))
+    gltf.samplers.append(
+        Sampler(magFilter=LINEAR, minFilter=LINEAR_MIPMAP_LINEAR, wrapS=CLAMP_TO_EDGE, wrapT=CLAMP_TO_EDGE)
+    )
     gltf.textures.append(Texture(sampler=0, source=0))
-    gltf.materials.append(Material(name=f"{baked.name}_albedo", pbrMetallicRoughness=PbrMetallicRoughness(
-        baseColorTexture=TextureInfo(index=0), metallicFactor=0.0, roughnessFactor=0.6)))
+    gltf.materials.append(
+        Material(
+            name=f"{baked.name}_albedo",
+            pbrMetallicRoughness=PbrMetallicRoughness(
+                baseColorTexture=TextureInfo(index=0), metallicFactor=0.0, roughnessFactor=0.6
+            ),
+        )
+    )
     names = list(baked.target_names)
-    gltf.meshes.append(Mesh(
-        name=baked.name, weights=[0.0] * len(names), extras={"targetNames": names},
-        primitives=[Primitive(attributes=attributes, indices=indices, material=0, targets=targets)],
-    ))
+    gltf.meshes.append(
+        Mesh(
+            name=baked.name,
+            weights=[0.0] * len(names),
+            extras={"targetNames": names},
+            primitives=[Primitive(attributes=attributes, indices=indices, material=0, targets=targets)],
+        )
+    )
     gltf.nodes.append(Node(name=baked.name, mesh=0))
     gltf.scenes.append(Scene(nodes=[0]))
     gltf.scene = 0
@@ -140,7 +185,9 @@ def build_gltf(baked: BakedAvatar, animation: bool = False, info: dict | None = 
     return gltf
 
 
-def write_glb(baked: BakedAvatar, path: str | Path, animation: bool = False, info: dict | None = None) -> Path:
+def write_glb(
+    baked: BakedAvatar, path: str | Path, animation: bool = False, info: dict | None = None
+) -> Path:
     """Write `baked` to `path` atomically (a temp file beside it, renamed when complete)."""
     gltf = build_gltf(baked, animation, info)
     with atomic_path(path, suffix=".glb") as tmp:
@@ -148,13 +195,20 @@ def write_glb(baked: BakedAvatar, path: str | Path, animation: bool = False, inf
     return Path(path)
 
 
-def export_glb(avatar: AnimatableAvatar, path: str | Path, cfg: GlbConfig | None = None,
-               info: dict | None = None) -> dict:
+def export_glb(
+    avatar: AnimatableAvatar, path: str | Path, cfg: GlbConfig | None = None, info: dict | None = None
+) -> dict:
     """Bake `avatar` (style already applied to its network) and write it as a .glb; returns a summary."""
     cfg = cfg or GlbConfig()
     check_glb_path(Path(path))
     baked = bake_avatar(avatar, cfg.texture_res)
     write_glb(baked, path, cfg.animation, info)
-    return {"glb": str(path), "bytes": Path(path).stat().st_size, "vertices": int(baked.positions.shape[0]),
-            "triangles": int(baked.faces.shape[0]), "morph_targets": len(baked.target_names),
-            "texture_res": cfg.texture_res, "animation": cfg.animation}
+    return {
+        "glb": str(path),
+        "bytes": Path(path).stat().st_size,
+        "vertices": int(baked.positions.shape[0]),
+        "triangles": int(baked.faces.shape[0]),
+        "morph_targets": len(baked.target_names),
+        "texture_res": cfg.texture_res,
+        "animation": cfg.animation,
+    }

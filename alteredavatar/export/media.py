@@ -30,7 +30,9 @@ def write_gif(frames: np.ndarray, path: str | Path, fps: int = 24) -> None:
     """frames: (N, H, W, 3) uint8 -> a looping GIF (Pillow; 256 colours per frame)."""
     images = [Image.fromarray(f) for f in frames]
     with atomic_path(path, suffix=".gif") as tmp:
-        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+        images[0].save(
+            tmp, format="GIF", save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0
+        )
 
 
 def write_png(image: np.ndarray, path: str | Path) -> None:
@@ -56,8 +58,12 @@ def write_png_frames(frames: np.ndarray, folder: str | Path) -> None:
         raise
 
 
-def grid(images: np.ndarray, col_labels: list[str] | None = None, row_labels: list[str] | None = None,
-         label_px: int | None = None) -> np.ndarray:
+def grid(
+    images: np.ndarray,
+    col_labels: list[str] | None = None,
+    row_labels: list[str] | None = None,
+    label_px: int | None = None,
+) -> np.ndarray:
     """Tile (R, C, H, W, 3) uint8 images into one (H', W', 3) image with optional text labels.
 
     Labels are set in Pillow's bundled font at `label_px` (default: scaled to the cell, at least 18 px), so

@@ -70,8 +70,9 @@ class OutputConfig:
         return RenderConfig(res=self.res, ssaa=self.ssaa, shading=self.shading)
 
 
-def render_portraits(styled: AnimatableAvatar, source: AnimatableAvatar | None, out: Path, cfg: OutputConfig
-                     ) -> dict[str, str]:
+def render_portraits(
+    styled: AnimatableAvatar, source: AnimatableAvatar | None, out: Path, cfg: OutputConfig
+) -> dict[str, str]:
     """portrait.png (front, neutral) and, given the unstylized `source`, portrait_original.png (same camera)."""
     rcfg = cfg.render_config(portrait=True)
     cams, expr = front_views((0.0,)), preset("neutral")[None]
@@ -84,8 +85,9 @@ def render_portraits(styled: AnimatableAvatar, source: AnimatableAvatar | None, 
     return {k: str(p) for k, (_, p) in paths.items()}
 
 
-def render_outputs(styled: AnimatableAvatar, source: AnimatableAvatar | None, out: Path, cfg: OutputConfig
-                   ) -> dict[str, str]:
+def render_outputs(
+    styled: AnimatableAvatar, source: AnimatableAvatar | None, out: Path, cfg: OutputConfig
+) -> dict[str, str]:
     """turntable.mp4 (+ .gif, + turntable_frames/), expressions.png (with `source`, its front row on top of
     the views x expressions) and the portraits. Returns name -> path."""
     rcfg = cfg.render_config()
@@ -103,7 +105,10 @@ def render_outputs(styled: AnimatableAvatar, source: AnimatableAvatar | None, ou
     cells = render_expression_grid(styled, cfg=rcfg)
     rows = ["left", "front", "right"]
     if source is not None:
-        cells, rows = torch.cat([render_expression_grid(source, yaws=(0.0,), cfg=rcfg), cells]), ["original", *rows]
+        cells, rows = (
+            torch.cat([render_expression_grid(source, yaws=(0.0,), cfg=rcfg), cells]),
+            ["original", *rows],
+        )
     images = to_uint8(cells.flatten(0, 1)).reshape(*cells.shape[:2], *video.shape[1:])
     write_png(grid(images, list(PRESET_NAMES), rows), paths["expressions"])
     return {k: str(v) for k, v in paths.items()} | render_portraits(styled, source, out, cfg)

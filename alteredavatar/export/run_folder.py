@@ -21,8 +21,18 @@ from pathlib import Path
 from alteredavatar.errors import ConfigError, OutputWriteError
 from alteredavatar.io import remove_stale_temps
 
-OUTPUT_NAMES = ("style.safetensors", "style.json", "metrics.json", "turntable.mp4", "turntable.gif",
-                "turntable_frames", "expressions.png", "portrait.png", "portrait_original.png", "style_image.png")
+OUTPUT_NAMES = (
+    "style.safetensors",
+    "style.json",
+    "metrics.json",
+    "turntable.mp4",
+    "turntable.gif",
+    "turntable_frames",
+    "expressions.png",
+    "portrait.png",
+    "portrait_original.png",
+    "style_image.png",
+)
 STAGING_PREFIX = ".alteredavatar-staging."  # io.is_temp_name knows it, so a killed run's stage is cleared
 
 
@@ -53,8 +63,10 @@ class RunFolder:
                 raise ConfigError(f"--out {out} would overwrite the input {path}; choose another folder")
         previous = self.previous_outputs()
         if previous and not self.overwrite:
-            raise ConfigError(f"--out {out} already holds a run's outputs ({', '.join(previous[:3])}); pass "
-                              "--overwrite to replace them, or choose another folder")
+            raise ConfigError(
+                f"--out {out} already holds a run's outputs ({', '.join(previous[:3])}); pass "
+                "--overwrite to replace them, or choose another folder"
+            )
 
     def previous_outputs(self) -> list[str]:
         return [n for n in OUTPUT_NAMES if os.path.lexists(self.out / n)]
@@ -102,13 +114,15 @@ class RunFolder:
             free = _free_bytes(self.out)
             return OutputWriteError(
                 f"the disk is full: the outputs for {self.out} need about {_mb(max(self.estimate, written))} "
-                f"and {_mb(free)} are free; nothing was written (free some space or choose another --out)")
+                f"and {_mb(free)} are free; nothing was written (free some space or choose another --out)"
+            )
         name = Path(exc.filename) if exc.filename else None
         if name is not None and stage is not None and name.is_relative_to(stage):
             name = self.out / name.relative_to(stage)
         where = f" ({name})" if name is not None else ""
-        return OutputWriteError(f"cannot write the outputs to {self.out}: {exc.strerror or exc}{where}; "
-                                "nothing was written")
+        return OutputWriteError(
+            f"cannot write the outputs to {self.out}: {exc.strerror or exc}{where}; nothing was written"
+        )
 
 
 def _check_creatable(out: Path) -> None:

@@ -8,5 +8,13 @@ from alteredavatar.guidance.perceptual import VggConfig, VggGuidance
 from alteredavatar.guidance.procedural import procedural_style
 from alteredavatar.guidance.texture import TextureConfig, TextureGuidance
 
-__all__ = ["TextureConfig", "TextureGuidance", "VggConfig", "VggGuidance", "foreground_crops",
-           "load_style_image", "lowpass", "procedural_style"]
+__all__ = [
+    "TextureConfig",
+    "TextureGuidance",
+    "VggConfig",
+    "VggGuidance",
+    "foreground_crops",
+    "load_style_image",
+    "lowpass",
+    "procedural_style",
+]

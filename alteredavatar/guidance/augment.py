@@ -102,8 +102,9 @@ class Augment(nn.Module):
         mapped = pts @ hom.transpose(1, 2)  # (N, S*S, 3)
         return (mapped[..., :2] / mapped[..., 2:]).view(-1, s, s, 2)
 
-    def sample_grid(self, batch: int, generator: torch.Generator | None = None,
-                    device: torch.device | None = None) -> torch.Tensor:
+    def sample_grid(
+        self, batch: int, generator: torch.Generator | None = None, device: torch.device | None = None
+    ) -> torch.Tensor:
         """Random sampling grid for `batch` images. -> (batch * n_crops, S, S, 2)."""
         return self.grid_from_corners(self.sample_corners(batch, generator), device)
 
@@ -117,11 +118,17 @@ class Augment(nn.Module):
         limit = math.ceil(self.cfg.size / math.sqrt(self.cfg.scale[0]))
         if min(h, w) > limit:
             f = limit / min(h, w)
-            images = F.interpolate(images, size=(round(h * f), round(w * f)), mode="bilinear",
-                                   align_corners=False, antialias=True)
+            images = F.interpolate(
+                images,
+                size=(round(h * f), round(w * f)),
+                mode="bilinear",
+                align_corners=False,
+                antialias=True,
+            )
         images = images.repeat_interleave(self.cfg.n_crops, dim=0)
-        return F.grid_sample(images, grid.to(images.dtype), mode="bilinear", padding_mode="border",
-                             align_corners=False)
+        return F.grid_sample(
+            images, grid.to(images.dtype), mode="bilinear", padding_mode="border", align_corners=False
+        )
 
     def forward(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """images: (B, 3, H, W) -> (B * n_crops, 3, S, S) random crops."""

@@ -64,8 +64,13 @@ class ClipBackend:
         top, left = (h - side) // 2, (w - side) // 2
         x = images[..., top : top + side, left : left + side]
         if side != self.image_size:
-            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
-                              align_corners=False, antialias=True)
+            x = F.interpolate(
+                x,
+                size=(self.image_size, self.image_size),
+                mode="bilinear",
+                align_corners=False,
+                antialias=True,
+            )
         return (x - self._mean) / self._std
 
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
@@ -82,8 +87,9 @@ class ClipBackend:
         prompts = [validate_prompt(p) for p in prompts]
         missing = list(dict.fromkeys(p for p in prompts if p not in self._text_cache))
         if missing:
-            tokens = self.tokenizer(missing, padding=True, truncation=True, max_length=self.max_tokens,
-                                    return_tensors="pt").to(self.device)
+            tokens = self.tokenizer(
+                missing, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt"
+            ).to(self.device)
             emb = F.normalize(_features(self.model.get_text_features(**tokens)), dim=-1)
             self._text_cache.update(zip(missing, emb))
         return torch.stack([self._text_cache[p] for p in prompts])
@@ -124,8 +130,10 @@ def _how_to_get(model: str, offline_reason: str | None = None) -> str:
     hub_id = DEFAULT_CLIP if _is_local_path(model) else model
     lines = []
     if offline_reason:
-        lines.append(f"Downloading was not allowed: offline mode is on ({offline_reason}). "
-                     "Unset HF_HUB_OFFLINE / drop --style.offline to let the weights download.")
+        lines.append(
+            f"Downloading was not allowed: offline mode is on ({offline_reason}). "
+            "Unset HF_HUB_OFFLINE / drop --style.offline to let the weights download."
+        )
     lines += [
         "To get CLIP weights, either:",
         f"  - run once with internet access (not offline): '{hub_id}' downloads automatically into the "
@@ -133,7 +141,7 @@ def _how_to_get(model: str, offline_reason: str | None = None) -> str:
         "and later runs, offline included, load it from there; or",
         "  - pass a local directory holding a saved CLIP model and tokenizer with --style.clip DIR. "
         "To make one on a machine with internet:",
-        f"      python -c \"from transformers import CLIPModel, CLIPTokenizer; "
+        f'      python -c "from transformers import CLIPModel, CLIPTokenizer; '
         f"CLIPModel.from_pretrained('{hub_id}').save_pretrained('DIR'); "
         f"CLIPTokenizer.from_pretrained('{hub_id}').save_pretrained('DIR')\"",
     ]
@@ -159,8 +167,9 @@ def _load_cached(model: str, device: str, offline: bool) -> ClipBackend:
     return ClipBackend(clip, tokenizer, model, torch.device(device))
 
 
-def load_clip(model: str = DEFAULT_CLIP, device: str | torch.device = "cpu",
-              offline: bool | None = None) -> ClipBackend:
+def load_clip(
+    model: str = DEFAULT_CLIP, device: str | torch.device = "cpu", offline: bool | None = None
+) -> ClipBackend:
     """Load CLIP from a Hugging Face hub id or a local directory; cached per process.
 
     A hub id loads from the Hugging Face cache and, on first use, downloads there through transformers'
@@ -184,7 +193,9 @@ def load_clip(model: str = DEFAULT_CLIP, device: str | torch.device = "cpu",
     if local:
         model = os.path.abspath(model)
     env = _env_offline()
-    reasons = (["--style.offline (offline=True) was given"] if offline else []) + ([f"{env} is set"] if env else [])
+    reasons = (["--style.offline (offline=True) was given"] if offline else []) + (
+        [f"{env} is set"] if env else []
+    )
     offline = local or bool(reasons)  # a local directory never downloads: one cache entry whatever the flag
     try:
         return _load_cached(model, str(torch.device(device)), offline)

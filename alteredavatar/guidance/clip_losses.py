@@ -12,8 +12,14 @@ from alteredavatar.guidance.augment import Augment, AugmentConfig
 from alteredavatar.guidance.clip import ClipBackend
 from alteredavatar.guidance.prompts import MAX_PROMPT_CHARS, validate_prompt
 
-__all__ = ["ClipGuidance", "ClipGuidanceConfig", "ImageTarget", "TextTarget", "validate_prompt",
-           "MAX_PROMPT_CHARS"]
+__all__ = [
+    "MAX_PROMPT_CHARS",
+    "ClipGuidance",
+    "ClipGuidanceConfig",
+    "ImageTarget",
+    "TextTarget",
+    "validate_prompt",
+]
 
 
 @dataclass
@@ -69,8 +75,14 @@ class TextTarget:
 class ImageTarget:
     """Image style: 1 - cos(E_img(styled), e_style), e_style = normalized mean of augmented style crops."""
 
-    def __init__(self, backend: ClipBackend, image: torch.Tensor, augment: Augment, views: int,
-                 generator: torch.Generator):
+    def __init__(
+        self,
+        backend: ClipBackend,
+        image: torch.Tensor,
+        augment: Augment,
+        views: int,
+        generator: torch.Generator,
+    ):
         """image: (3, H, W) or (1, 3, H, W) in [0, 1]."""
         if image.dim() == 3:
             image = image[None]
@@ -94,27 +106,42 @@ class ClipGuidance:
     (0 = text only, 1 = image only). With a single target, that target has weight 1.
     """
 
-    def __init__(self, backend: ClipBackend, text: str | None = None, image: torch.Tensor | None = None,
-                 mix: float = 0.5, cfg: ClipGuidanceConfig | None = None):
+    def __init__(
+        self,
+        backend: ClipBackend,
+        text: str | None = None,
+        image: torch.Tensor | None = None,
+        mix: float = 0.5,
+        cfg: ClipGuidanceConfig | None = None,
+    ):
         self.cfg = cfg or ClipGuidanceConfig()
         if text is None and image is None:
-            raise StyleInputError("give a style prompt (--style.text), a style image (--style.image), or both")
+            raise StyleInputError(
+                "give a style prompt (--style.text), a style image (--style.image), or both"
+            )
         if not 0.0 <= mix <= 1.0:
             raise ConfigError(f"mix must be in [0, 1] (0 = text only, 1 = image only), got {mix}")
         self.backend = backend
         self.augment = Augment(self.cfg.augment)
         self._generator = torch.Generator().manual_seed(self.cfg.seed)
         self.text = TextTarget(backend, text, self.cfg) if text is not None else None
-        self.image = (ImageTarget(backend, image, self.augment, self.cfg.style_views, self._generator)
-                      if image is not None else None)
+        self.image = (
+            ImageTarget(backend, image, self.augment, self.cfg.style_views, self._generator)
+            if image is not None
+            else None
+        )
         if self.text is None:
             mix = 1.0
         elif self.image is None:
             mix = 0.0
         self.mix = float(mix)
 
-    def loss(self, styled: torch.Tensor, source: torch.Tensor | None = None,
-             generator: torch.Generator | None = None) -> torch.Tensor:
+    def loss(
+        self,
+        styled: torch.Tensor,
+        source: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Style loss of a batch of renders.
 
         Args:

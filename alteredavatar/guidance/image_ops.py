@@ -9,8 +9,13 @@ import torch.nn.functional as F
 def lowpass(images: torch.Tensor, factor: int) -> torch.Tensor:
     """(B, 3, H, W) -> (B, 3, H/factor, W/factor) antialiased (smooth, no block artefacts)."""
     h, w = images.shape[-2:]
-    return F.interpolate(images, size=(max(1, h // factor), max(1, w // factor)), mode="bilinear",
-                         antialias=True, align_corners=False)
+    return F.interpolate(
+        images,
+        size=(max(1, h // factor), max(1, w // factor)),
+        mode="bilinear",
+        antialias=True,
+        align_corners=False,
+    )
 
 
 def lowpass_distance(a: torch.Tensor, b: torch.Tensor, factor: int = 8) -> torch.Tensor:
@@ -37,5 +42,7 @@ def foreground_crops(images: torch.Tensor, masks: torch.Tensor, fraction: float,
     t = torch.linspace(0, 1, size, device=images.device, dtype=images.dtype)
     xs = box[:, 0:1] + (box[:, 2:3] - box[:, 0:1]) * t  # (B, size)
     ys = box[:, 1:2] + (box[:, 3:4] - box[:, 1:2]) * t
-    grid = torch.stack([xs[:, None, :].expand(b, size, size), ys[:, :, None].expand(b, size, size)], -1) * 2 - 1
+    grid = (
+        torch.stack([xs[:, None, :].expand(b, size, size), ys[:, :, None].expand(b, size, size)], -1) * 2 - 1
+    )
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)

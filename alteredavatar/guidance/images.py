@@ -66,8 +66,10 @@ def load_style_image(path: str | Path, size: int = 256) -> torch.Tensor:
             f"cannot read style image {path}: the file is corrupt or truncated ({err})"
         ) from err
     if invisible:
-        raise StyleInputError(f"style image {path} is fully transparent (every pixel has alpha 0), so it shows "
-                              "no style; export it with its colours visible")
+        raise StyleInputError(
+            f"style image {path} is fully transparent (every pixel has alpha 0), so it shows "
+            "no style; export it with its colours visible"
+        )
     w, h = rgb.size
     if min(w, h) < MIN_STYLE_SIDE:
         raise StyleInputError(

@@ -54,8 +54,10 @@ class VggConfig:
     def __post_init__(self) -> None:
         bad = [n for n in (*self.style_layers, *self.content_layers) if n not in LAYERS]
         if bad or not self.style_layers:
-            raise ConfigError(f"--style.vgg.style-layers and --style.vgg.content-layers must be among "
-                              f"{', '.join(LAYERS)}; got {bad or 'none'}")
+            raise ConfigError(
+                f"--style.vgg.style-layers and --style.vgg.content-layers must be among "
+                f"{', '.join(LAYERS)}; got {bad or 'none'}"
+            )
         check_range("--style.vgg.style-scale", self.style_scale, 0.05, 8)
         for name in ("gram_weight", "color_weight", "regularizer_scale"):
             check_range(f"--style.vgg.{name.replace('_', '-')}", getattr(self, name), 0, 1e4)
@@ -68,7 +70,9 @@ def mask_at(mask: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     return F.adaptive_avg_pool2d(mask, tuple(size))
 
 
-def foreground_window(mask: torch.Tensor, margin: int = 8, multiple: int = 8) -> tuple[list[slice], list[slice]]:
+def foreground_window(
+    mask: torch.Tensor, margin: int = 8, multiple: int = 8
+) -> tuple[list[slice], list[slice]]:
     """Per image, a same-sized window around its foreground (plus `margin` px of context).
 
     VGG never needs the empty background, which is about half of a render: cropping to the foreground
@@ -152,11 +156,18 @@ def luminance_pattern(images: torch.Tensor, mask: torch.Tensor | None = None) ->
 class VggGuidance:
     """Style loss (feature statistics + colour) toward one style image, and a VGG content identity term."""
 
-    def __init__(self, style_image: torch.Tensor, render_res: int, cfg: VggConfig | None = None,
-                 vgg: VGG16 | None = None):
+    def __init__(
+        self,
+        style_image: torch.Tensor,
+        render_res: int,
+        cfg: VggConfig | None = None,
+        vgg: VGG16 | None = None,
+    ):
         """style_image: (3, H, W) in [0, 1]; render_res: the side of the renders it will judge."""
         if style_image.dim() != 3 or style_image.shape[0] != 3 or min(style_image.shape[-2:]) < 8:
-            raise StyleInputError(f"style image must be (3, H, W) RGB with H, W >= 8, got {tuple(style_image.shape)}")
+            raise StyleInputError(
+                f"style image must be (3, H, W) RGB with H, W >= 8, got {tuple(style_image.shape)}"
+            )
         self.cfg = cfg or VggConfig()
         self.vgg = vgg or load_vgg16(style_image.device)
         self.style = self._resize(style_image[None].float(), render_res)
@@ -172,14 +183,21 @@ class VggGuidance:
         size = (max(8, round(h * f)), max(8, round(w * f)))
         return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=f < 1)
 
-    def _statistic(self, name: str, feats: torch.Tensor, weight: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    def _statistic(
+        self, name: str, feats: torch.Tensor, weight: torch.Tensor, gen: torch.Generator
+    ) -> torch.Tensor:
         """(B,) distance of one layer's foreground statistics to the style's, relative to the style's scale."""
         if self.cfg.statistic == "gram":
             return self._gram(name, feats, weight)
         if self.cfg.statistic == "nnfm":
             style = subsample(self.samples[name], self.cfg.max_samples, gen)
-            return torch.stack([nearest_feature_distance(x, style) for x in foreground_samples(feats, weight)])
-        return self._sw(foreground_samples(feats, weight), self.samples[name], gen) / self.samples[name].var(1).sum()
+            return torch.stack(
+                [nearest_feature_distance(x, style) for x in foreground_samples(feats, weight)]
+            )
+        return (
+            self._sw(foreground_samples(feats, weight), self.samples[name], gen)
+            / self.samples[name].var(1).sum()
+        )
 
     def _gram(self, name: str, feats: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """(B,) relative squared distance of the masked Gram matrices to the style's."""
@@ -191,11 +209,13 @@ class VggGuidance:
         proj = F.normalize(torch.randn(style.shape[0], self.cfg.n_projections, generator=gen), dim=0)
         proj = proj.to(style.device) * style.shape[0] ** 0.5  # distances on the scale of a squared norm
         n = self.cfg.max_samples
-        return torch.cat([sliced_wasserstein(subsample(x, n, gen)[None], subsample(style, n, gen), proj)
-                          for x in items])
+        return torch.cat(
+            [sliced_wasserstein(subsample(x, n, gen)[None], subsample(style, n, gen), proj) for x in items]
+        )
 
-    def losses(self, styled: torch.Tensor, source: torch.Tensor, mask: torch.Tensor, generator: torch.Generator
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+    def losses(
+        self, styled: torch.Tensor, source: torch.Tensor, mask: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(style loss, content loss) of renders (B, 3, H, W) in [0, 1] with coverage mask (B, 1, H, W).
 
         One VGG pass over the styled renders serves both terms; the unstylized `source` only feeds the content
@@ -206,7 +226,9 @@ class VggGuidance:
         styled, source, mask = crop(styled, window), crop(source, window), crop(mask, window)
         feats = self.vgg(styled, dict.fromkeys((*cfg.style_layers, *cfg.content_layers)))
         weights = {n: mask_at(mask, feats[n].shape[-2:]) for n in cfg.style_layers}
-        style = torch.stack([self._statistic(n, feats[n], weights[n], generator) for n in cfg.style_layers]).mean(0)
+        style = torch.stack(
+            [self._statistic(n, feats[n], weights[n], generator) for n in cfg.style_layers]
+        ).mean(0)
         if cfg.gram_weight and cfg.statistic != "gram":
             grams = [self._gram(n, feats[n], weights[n]) for n in cfg.style_layers]
             style = style + cfg.gram_weight * torch.stack(grams).mean(0)
@@ -226,17 +248,27 @@ class VggGuidance:
 
 
 @torch.no_grad()
-def gram_distance(images: torch.Tensor, masks: torch.Tensor, style_image: torch.Tensor,
-                  layers: Sequence[str] = JUDGE_LAYERS, pattern: bool = False,
-                  vgg: VGG16 | None = None) -> torch.Tensor:
+def gram_distance(
+    images: torch.Tensor,
+    masks: torch.Tensor,
+    style_image: torch.Tensor,
+    layers: Sequence[str] = JUDGE_LAYERS,
+    pattern: bool = False,
+    vgg: VGG16 | None = None,
+) -> torch.Tensor:
     """Evaluation: (N,) relative masked-Gram distance of each render to the style image, mean over `layers`.
 
     With `pattern`, both sides are first reduced to their luminance pattern (`luminance_pattern`), so a
     mere tint does not score. The style image is resized to the renders' side.
     """
     vgg = vgg or load_vgg16(images.device)
-    style = F.interpolate(style_image[None].float().to(images.device), size=images.shape[-2:], mode="bilinear",
-                          align_corners=False, antialias=True)
+    style = F.interpolate(
+        style_image[None].float().to(images.device),
+        size=images.shape[-2:],
+        mode="bilinear",
+        align_corners=False,
+        antialias=True,
+    )
     if pattern:
         images, style = luminance_pattern(images, masks), luminance_pattern(style)
     feats, ref = vgg(images, layers), vgg(style, layers)

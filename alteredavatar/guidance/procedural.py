@@ -19,8 +19,22 @@ import torch
 import torch.nn.functional as F
 
 KINDS = (
-    "stripes", "mosaic", "marble", "strokes", "noise", "palette", "metal", "dots",
-    "bricks", "tiles", "scales", "wood", "cracks", "weave", "checker", "hatching",
+    "stripes",
+    "mosaic",
+    "marble",
+    "strokes",
+    "noise",
+    "palette",
+    "metal",
+    "dots",
+    "bricks",
+    "tiles",
+    "scales",
+    "wood",
+    "cracks",
+    "weave",
+    "checker",
+    "hatching",
 )
 # The kinds whose images carry a clear geometric pattern (not only colour and tone).
 PATTERN_KINDS = KINDS[8:] + ("stripes", "mosaic", "dots")
@@ -264,8 +278,14 @@ def _hatching(gen: torch.Generator, pal: torch.Tensor, x: torch.Tensor, y: torch
 
 
 _STRUCTURED = {
-    "bricks": _bricks, "tiles": _tiles, "scales": _scales, "wood": _wood,
-    "cracks": _cracks, "weave": _weave, "checker": _checker, "hatching": _hatching,
+    "bricks": _bricks,
+    "tiles": _tiles,
+    "scales": _scales,
+    "wood": _wood,
+    "cracks": _cracks,
+    "weave": _weave,
+    "checker": _checker,
+    "hatching": _hatching,
 }
 
 
@@ -280,12 +300,14 @@ def procedural_style(kind: str, seed: int = 0, size: int = 256) -> torch.Tensor:
         angle = torch.rand((), generator=gen) * math.pi
         freq = 6 + 18 * torch.rand((), generator=gen)
         u = (x * torch.cos(angle) + y * torch.sin(angle)) * freq
-        idx = (u.floor().long() % 3)
+        idx = u.floor().long() % 3
         img = pal[idx]
     elif kind == "mosaic":
         cells = int(8 + torch.randint(0, 16, (), generator=gen))
         colours = _palette(gen, 6)[torch.randint(0, 6, (cells, cells), generator=gen)]
-        img = colours.repeat_interleave(math.ceil(size / cells), 0).repeat_interleave(math.ceil(size / cells), 1)
+        img = colours.repeat_interleave(math.ceil(size / cells), 0).repeat_interleave(
+            math.ceil(size / cells), 1
+        )
         img = img[:size, :size]
         grout = ((x * cells % 1) < 0.08) | ((y * cells % 1) < 0.08)
         img = torch.where(grout[..., None], torch.full_like(img, 0.15), img)
@@ -299,7 +321,10 @@ def procedural_style(kind: str, seed: int = 0, size: int = 256) -> torch.Tensor:
         for _ in range(60):
             cx, cy = torch.rand(2, generator=gen)
             ang = torch.rand((), generator=gen) * math.pi
-            length, width = 0.1 + 0.2 * torch.rand((), generator=gen), 0.01 + 0.02 * torch.rand((), generator=gen)
+            length, width = (
+                0.1 + 0.2 * torch.rand((), generator=gen),
+                0.01 + 0.02 * torch.rand((), generator=gen),
+            )
             du = (x - cx) * torch.cos(ang) + (y - cy) * torch.sin(ang)
             dv = -(x - cx) * torch.sin(ang) + (y - cy) * torch.cos(ang)
             m = (du.abs() < length / 2) & (dv.abs() < width)

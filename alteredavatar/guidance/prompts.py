@@ -20,7 +20,9 @@ def validate_prompt(text: str) -> str:
         raise StyleInputError(f"the style prompt must be a string, got {type(text).__name__}")
     stripped = text.strip()
     if not stripped:
-        raise StyleInputError("the style prompt is empty; describe a style, e.g. --style.text \"a marble statue\"")
+        raise StyleInputError(
+            'the style prompt is empty; describe a style, e.g. --style.text "a marble statue"'
+        )
     if len(stripped) > MAX_PROMPT_CHARS:
         raise StyleInputError(
             f"the style prompt is {len(stripped)} characters long; the limit is {MAX_PROMPT_CHARS} "
@@ -28,6 +30,8 @@ def validate_prompt(text: str) -> str:
         )
     control = sorted({f"U+{ord(c):04X}" for c in stripped if unicodedata.category(c) == "Cc"})
     if control:
-        raise StyleInputError(f"the style prompt (--style.text) holds control characters ({', '.join(control)}); "
-                              "write it on one line, plain text only")
+        raise StyleInputError(
+            f"the style prompt (--style.text) holds control characters ({', '.join(control)}); "
+            "write it on one line, plain text only"
+        )
     return stripped

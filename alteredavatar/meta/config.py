@@ -63,7 +63,9 @@ class MetaTrainConfig:
         except ConfigError as exc:
             raise ConfigError(f"{self.algorithm}.{exc}") from None
         if self.eval.styles < 0 or self.eval.steps < 1:
-            raise ConfigError(f"eval.styles must be >= 0 and eval.steps >= 1, got {self.eval.styles}, {self.eval.steps}")
+            raise ConfigError(
+                f"eval.styles must be >= 0 and eval.steps >= 1, got {self.eval.styles}, {self.eval.steps}"
+            )
         if self.tasks.guidance not in ("texture", "clip", "vgg"):
             raise ConfigError(f"tasks.guidance must be texture, vgg or clip, got {self.tasks.guidance!r}")
         self.tasks.adapt.check()
@@ -78,7 +80,9 @@ def load_meta_config(source: str | Path) -> MetaTrainConfig:
     else:
         path = Path(source)
         if path.suffix not in (".yaml", ".yml"):
-            raise ConfigError(f"meta-train: {source!r} is neither a preset ({', '.join(PRESETS)}) nor a .yaml file")
+            raise ConfigError(
+                f"meta-train: {source!r} is neither a preset ({', '.join(PRESETS)}) nor a .yaml file"
+            )
         try:
             data = yaml.safe_load(path.read_text())
         except OSError as exc:
@@ -102,7 +106,9 @@ def from_dict(cls: type, data: Any, where: str, prefix: str = "", base: Any = No
     known = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - known, key=str)
     if unknown:
-        raise ConfigError(f"{where}: unknown key `{prefix}{unknown[0]}` (known here: {', '.join(sorted(known))})")
+        raise ConfigError(
+            f"{where}: unknown key `{prefix}{unknown[0]}` (known here: {', '.join(sorted(known))})"
+        )
     base = cls() if base is None else base
     values = {}
     for key, value in data.items():
@@ -129,13 +135,19 @@ def _convert(tp: Any, value: Any, where: str, key: str, current: Any) -> Any:
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{where}: `{key}` must be a list, got {_kind(value)}")
         return tuple(_convert(args[0], v, where, f"{key}[{i}]", None) for i, v in enumerate(value))
-    ok = {bool: isinstance(value, bool), int: isinstance(value, int) and not isinstance(value, bool),
-          float: isinstance(value, int | float) and not isinstance(value, bool), str: isinstance(value, str | int),
-          Path: isinstance(value, str)}
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, int | float) and not isinstance(value, bool),
+        str: isinstance(value, str | int),
+        Path: isinstance(value, str),
+    }
     if tp not in ok:
         raise ConfigError(f"{where}: `{key}` has a type this reader does not know ({tp})")
     if not ok[tp]:
-        raise ConfigError(f"{where}: `{key}` must be {tp.__name__ if tp is not Path else 'a path'}, got {_kind(value)}")
+        raise ConfigError(
+            f"{where}: `{key}` must be {tp.__name__ if tp is not Path else 'a path'}, got {_kind(value)}"
+        )
     return tp(value)
 
 

@@ -54,7 +54,11 @@ def is_main() -> bool:
 
 
 def _comm_device() -> torch.device:
-    return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+    return (
+        torch.device("cuda", torch.cuda.current_device())
+        if dist.get_backend() == "nccl"
+        else torch.device("cpu")
+    )
 
 
 def allreduce_mean(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -65,14 +69,18 @@ def allreduce_mean(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     if world_size() == 1 or not tensors:
         return list(tensors)
     dev = _comm_device()
-    flat = torch.cat([t.detach().reshape(-1).to(dev, torch.float64 if t.dtype == torch.float64 else torch.float32)
-                      for t in tensors])
+    flat = torch.cat(
+        [
+            t.detach().reshape(-1).to(dev, torch.float64 if t.dtype == torch.float64 else torch.float32)
+            for t in tensors
+        ]
+    )
     dist.all_reduce(flat, op=dist.ReduceOp.SUM)
     flat /= world_size()
     out, offset = [], 0
     for t in tensors:
         n = t.numel()
-        out.append(flat[offset:offset + n].reshape(t.shape).to(t.device, t.dtype))
+        out.append(flat[offset : offset + n].reshape(t.shape).to(t.device, t.dtype))
         offset += n
     return out
 

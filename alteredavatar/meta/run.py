@@ -44,15 +44,23 @@ def warm_start(net, init: Path, net_path: Path) -> dict:
     return {"path": str(init), **{k: meta[k] for k in ("command", "config", "warm_start") if k in meta}}
 
 
-def meta_train(cfg: MetaTrainConfig, out: Path, resume: bool = False, net_path: Path | None = None,
-               progress: bool = True, command: str = "") -> dict:
+def meta_train(
+    cfg: MetaTrainConfig,
+    out: Path,
+    resume: bool = False,
+    net_path: Path | None = None,
+    progress: bool = True,
+    command: str = "",
+) -> dict:
     """Run meta-training; returns a summary (and writes the initialization on rank 0)."""
     cfg.check()
     distributed.init_from_env()  # before the device: under torchrun each rank has its own GPU
     device = resolve_device(cfg.device)
     bank = StyleBank.from_config(cfg.styles)
     if cfg.tasks.guidance != "clip" and any(e.kind == "text" for e in bank.train + bank.held_out):
-        raise ConfigError(f"text styles need tasks.guidance clip; {cfg.tasks.guidance} guidance takes images only")
+        raise ConfigError(
+            f"text styles need tasks.guidance clip; {cfg.tasks.guidance} guidance takes images only"
+        )
     if cfg.tasks.guidance == "clip":  # fail here, saying how to get the weights, not at the first task
         try:
             load_clip(cfg.tasks.clip, device)  # cached: the tasks' guides reuse it
@@ -64,16 +72,27 @@ def meta_train(cfg: MetaTrainConfig, out: Path, resume: bool = False, net_path: 
     algo = make_algorithm(cfg.algorithm, net.style_parameters(), cfg.algorithm_config())
     started_from = warm_start(net, Path(cfg.train.init), net_path) if cfg.train.init else None
     sampler = family.sampler(bank.train, cfg.train.tasks_per_step, cfg.train.seed)
-    trainer = MetaTrainer(algo, sampler, cfg.train, out, eval_fn=held_out_eval(family, algo, bank, cfg.eval),
-                          where={"device": str(device)})
+    trainer = MetaTrainer(
+        algo,
+        sampler,
+        cfg.train,
+        out,
+        eval_fn=held_out_eval(family, algo, bank, cfg.eval),
+        where={"device": str(device)},
+    )
     result = trainer.run(resume=resume, progress=progress)
     summary = {"steps": result.step, "history": result.history}
     if distributed.is_main():
         meta = {
-            "kind": "meta-init", "algorithm": algo.name, "guidance": family.cfg.guidance,
+            "kind": "meta-init",
+            "algorithm": algo.name,
+            "guidance": family.cfg.guidance,
             "command": command or f"alteredavatar meta-train CONFIG --out {out}",
-            "config": asdict(cfg), "segments": result.segments, "avatar_net": str(net_path),
-            "avatar_net_sha256": file_sha256(net_path), "eval_history": result.history,
+            "config": asdict(cfg),
+            "segments": result.segments,
+            "avatar_net": str(net_path),
+            "avatar_net_sha256": file_sha256(net_path),
+            "eval_history": result.history,
         }
         if started_from:
             meta["warm_start"] = started_from
@@ -108,9 +127,10 @@ def held_out_eval(family: AvatarTaskFamily, algo, bank: StyleBank, opts: HeldOut
             with torch.no_grad():
                 for p, v in zip(algo.params, start):
                     p.copy_(v)
-        keys = {"style": f"held_out_style_after_{steps}_steps",
-                "clip": f"held_out_clip_text_similarity_after_{steps}_steps"}
+        keys = {
+            "style": f"held_out_style_after_{steps}_steps",
+            "clip": f"held_out_clip_text_similarity_after_{steps}_steps",
+        }
         return {keys[k]: sum(v) / len(v) for k, v in scores.items() if v}
 
     return evaluate
-

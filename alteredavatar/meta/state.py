@@ -37,7 +37,9 @@ def flatten_state(state: Any, prefix: str = "") -> tuple[dict[str, torch.Tensor]
             return [walk(v, f"{path}.{i}") for i, v in enumerate(obj)]
         if obj is None or isinstance(obj, (bool, int, float, str)):
             return obj
-        raise AlteredAvatarError(f"cannot serialize {type(obj).__name__} at {path or '<root>'} in a checkpoint")
+        raise AlteredAvatarError(
+            f"cannot serialize {type(obj).__name__} at {path or '<root>'} in a checkpoint"
+        )
 
     return tensors, walk(state, prefix)
 

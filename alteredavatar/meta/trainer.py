@@ -27,7 +27,14 @@ from typing import Any
 import torch
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from safetensors.torch import load as load_safetensors_bytes
 
 from alteredavatar.errors import AlteredAvatarError, ConfigError
@@ -98,13 +105,15 @@ def parse_checkpoint(data: bytes, where: str) -> tuple[dict[str, torch.Tensor], 
     """(tensors, JSON document) of checkpoint bytes; AlteredAvatarError naming ``where`` if unreadable."""
     try:
         (n,) = struct.unpack("<Q", data[:8])
-        meta = json.loads(data[8:8 + n]).get("__metadata__", {})
+        meta = json.loads(data[8 : 8 + n]).get("__metadata__", {})
         doc = json.loads(meta["ckpt_json"])
         tensors = load_safetensors_bytes(data)
     except Exception as exc:  # truncated or foreign file: several exception types
         raise AlteredAvatarError(f"{where}: not a readable meta-training checkpoint ({exc})") from None
     if doc.get("format") != CKPT_FORMAT:
-        raise AlteredAvatarError(f"{where}: checkpoint format {doc.get('format')!r}, expected {CKPT_FORMAT!r}")
+        raise AlteredAvatarError(
+            f"{where}: checkpoint format {doc.get('format')!r}, expected {CKPT_FORMAT!r}"
+        )
     return tensors, doc
 
 
@@ -119,8 +128,15 @@ class MetaTrainer:
     (``distributed.init_from_env``).
     """
 
-    def __init__(self, algorithm: MetaAlgorithm, sample_tasks: SampleTasks, cfg: TrainConfig, out_dir: str | Path,
-                 eval_fn: Callable[[], dict[str, Any]] | None = None, where: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        algorithm: MetaAlgorithm,
+        sample_tasks: SampleTasks,
+        cfg: TrainConfig,
+        out_dir: str | Path,
+        eval_fn: Callable[[], dict[str, Any]] | None = None,
+        where: dict[str, Any] | None = None,
+    ):
         cfg.check()
         self.algorithm, self.sample_tasks, self.cfg, self.eval_fn = algorithm, sample_tasks, cfg, eval_fn
         self.where = dict(where or {})
@@ -136,13 +152,23 @@ class MetaTrainer:
 
     # ---------------------------------------------------------------- checkpoints
     def _document(self, state_tree: Any) -> dict[str, Any]:
-        return {"format": CKPT_FORMAT, "step": self.step, "algorithm": self.algorithm.name,
-                "algorithm_config": asdict(self.algorithm.cfg), "train_config": asdict(self.cfg),
-                "world_size": self.world, "history": self.history, "train_log": self.train_log,
-                "segments": self.segments,
-                "rng": {"seed": self.cfg.seed, "derivation": "outer step t uses torch.Generator().manual_seed("
-                        "mix_seed(seed, t)); no generator state carries across steps"},
-                "state": state_tree}
+        return {
+            "format": CKPT_FORMAT,
+            "step": self.step,
+            "algorithm": self.algorithm.name,
+            "algorithm_config": asdict(self.algorithm.cfg),
+            "train_config": asdict(self.cfg),
+            "world_size": self.world,
+            "history": self.history,
+            "train_log": self.train_log,
+            "segments": self.segments,
+            "rng": {
+                "seed": self.cfg.seed,
+                "derivation": "outer step t uses torch.Generator().manual_seed("
+                "mix_seed(seed, t)); no generator state carries across steps",
+            },
+            "state": state_tree,
+        }
 
     def save_checkpoint(self) -> Path | None:
         """Write ckpt.safetensors (+ ckpt.json) atomically on rank 0; other ranks return None."""
@@ -157,14 +183,22 @@ class MetaTrainer:
         return path
 
     def _check_compatible(self, doc: dict[str, Any], where: str) -> None:
-        mine = {"algorithm": self.algorithm.name, "algorithm_config": asdict(self.algorithm.cfg),
-                "seed": self.cfg.seed}
-        theirs = {"algorithm": doc["algorithm"], "algorithm_config": doc["algorithm_config"],
-                  "seed": doc["train_config"]["seed"]}
+        mine = {
+            "algorithm": self.algorithm.name,
+            "algorithm_config": asdict(self.algorithm.cfg),
+            "seed": self.cfg.seed,
+        }
+        theirs = {
+            "algorithm": doc["algorithm"],
+            "algorithm_config": doc["algorithm_config"],
+            "seed": doc["train_config"]["seed"],
+        }
         diff = [k for k in mine if mine[k] != theirs[k]]
         if diff:
-            raise ConfigError(f"{where} was written with different {diff}: {[theirs[k] for k in diff]} "
-                              f"(now {[mine[k] for k in diff]}); use another out_dir or the same settings")
+            raise ConfigError(
+                f"{where} was written with different {diff}: {[theirs[k] for k in diff]} "
+                f"(now {[mine[k] for k in diff]}); use another out_dir or the same settings"
+            )
 
     def _start(self, resume: bool) -> int | None:
         """Load the checkpoint (resume) or sync θ from rank 0; returns the step resumed from, or None."""
@@ -176,10 +210,15 @@ class MetaTrainer:
             data = _MISSING
         data = distributed.broadcast_bytes(data)  # every rank learns the outcome, so none waits forever
         if data == _EXISTS:
-            raise ConfigError(f"{path} already holds a checkpoint; resume it (--resume) or use another out_dir")
-        if data == _MISSING:  # said, not silent; still a fresh start, so torchrun restarts can always pass --resume
-            Console(stderr=True).print(f"--resume: no checkpoint {path} yet; starting at outer step 0",
-                                       markup=False, highlight=False)
+            raise ConfigError(
+                f"{path} already holds a checkpoint; resume it (--resume) or use another out_dir"
+            )
+        if (
+            data == _MISSING
+        ):  # said, not silent; still a fresh start, so torchrun restarts can always pass --resume
+            Console(stderr=True).print(
+                f"--resume: no checkpoint {path} yet; starting at outer step 0", markup=False, highlight=False
+            )
         if not data or data == _MISSING:
             distributed.broadcast_(self.algorithm.params)
             self.segments = [{"from_step": 0, "world_size": self.world, **self.where}]
@@ -188,7 +227,9 @@ class MetaTrainer:
         self._check_compatible(doc, str(path))
         self.algorithm.load_state_dict(unflatten_state(tensors, doc["state"]))
         self.step, self.history, self.train_log = int(doc["step"]), doc["history"], doc["train_log"]
-        earlier = doc.get("segments") or [{"from_step": 0, "note": "checkpoint written before segments were recorded"}]
+        earlier = doc.get("segments") or [
+            {"from_step": 0, "note": "checkpoint written before segments were recorded"}
+        ]
         self.segments = [*earlier, {"from_step": self.step, "world_size": self.world, **self.where}]
         return self.step
 
@@ -211,21 +252,31 @@ class MetaTrainer:
         return dict(zip(keys, vals.tolist()))
 
     def _progress(self, show: bool) -> Progress:
-        return Progress(TextColumn(escape(f"meta-train [{self.algorithm.name}]")), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("loss {task.fields[loss]} -> {task.fields[adapted]}"),
-                        TimeElapsedColumn(), TimeRemainingColumn(), disable=not (show and self.rank == 0))
+        return Progress(
+            TextColumn(escape(f"meta-train [{self.algorithm.name}]")),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]} -> {task.fields[adapted]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            disable=not (show and self.rank == 0),
+        )
 
     def _checkpoint_line(self, seconds: float, steps_run: int) -> str:
         """One plain line per checkpoint, with the losses averaged since the last one (one step's is noise)."""
-        recent = self.train_log[-max(self.cfg.checkpoint_every, 1):]
+        recent = self.train_log[-max(self.cfg.checkpoint_every, 1) :]
         loss = sum(r["loss"] for r in recent) / len(recent)
         adapted = sum(r["adapted_loss"] for r in recent) / len(recent)
-        return (f"meta-train [{self.algorithm.name}] step {self.step}/{self.cfg.outer_steps}: loss {_fmt(loss)} -> "
-                f"{_fmt(adapted)} (mean of last {len(recent)}), {seconds / max(steps_run, 1):.1f} s/step; "
-                f"checkpoint {self.out_dir / CKPT_TENSORS}")
+        return (
+            f"meta-train [{self.algorithm.name}] step {self.step}/{self.cfg.outer_steps}: loss {_fmt(loss)} -> "
+            f"{_fmt(adapted)} (mean of last {len(recent)}), {seconds / max(steps_run, 1):.1f} s/step; "
+            f"checkpoint {self.out_dir / CKPT_TENSORS}"
+        )
 
     def _eval_line(self, entry: dict[str, Any]) -> str:
-        values = ", ".join(f"{k} {_fmt(v) if isinstance(v, float) else v}" for k, v in entry.items() if k != "step")
+        values = ", ".join(
+            f"{k} {_fmt(v) if isinstance(v, float) else v}" for k, v in entry.items() if k != "step"
+        )
         return f"meta-train [{self.algorithm.name}] step {entry['step']}/{self.cfg.outer_steps}: {values}"
 
     @staticmethod
@@ -249,11 +300,15 @@ class MetaTrainer:
         resumed_from = self._start(resume)
         started, first = time.perf_counter(), self.step
         with self._progress(progress) as bar:
-            bar_id = bar.add_task("meta", total=self.cfg.outer_steps, completed=self.step, loss="-", adapted="-")
+            bar_id = bar.add_task(
+                "meta", total=self.cfg.outer_steps, completed=self.step, loss="-", adapted="-"
+            )
             while self.step < self.cfg.outer_steps:
                 step = self.step
                 tasks = self.sample_tasks(step, self.rank, self.world)
-                stats = self._mean_stats(self.algorithm.meta_step(tasks, step, step_generator(self.cfg.seed, step)))
+                stats = self._mean_stats(
+                    self.algorithm.meta_step(tasks, step, step_generator(self.cfg.seed, step))
+                )
                 self.step = step + 1
                 self.train_log.append({"step": self.step, **stats})
                 if self.eval_fn is not None and self.rank == 0 and self._due(self.cfg.eval_every):
@@ -262,7 +317,9 @@ class MetaTrainer:
                 if self._due(self.cfg.checkpoint_every) or self.step == self.cfg.outer_steps:
                     self.save_checkpoint()
                     self._log(bar, self._checkpoint_line(time.perf_counter() - started, self.step - first))
-                bar.update(bar_id, completed=self.step, loss=_fmt(stats["loss"]), adapted=_fmt(stats["adapted_loss"]))
+                bar.update(
+                    bar_id, completed=self.step, loss=_fmt(stats["loss"]), adapted=_fmt(stats["adapted_loss"])
+                )
         return TrainResult(self.step, self.history, self.train_log, resumed_from, self.segments)
 
 

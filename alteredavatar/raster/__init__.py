@@ -14,5 +14,15 @@ from alteredavatar.raster.rasterize import (
 )
 from alteredavatar.raster.surface import sample_texture, vertex_normals
 
-__all__ = ["Fragments", "barycentrics", "fragment_barycentrics", "fragment_interpolate", "interpolate",
-           "nvdiffrast_available", "rasterize", "rasterize_uv", "sample_texture", "vertex_normals"]
+__all__ = [
+    "Fragments",
+    "barycentrics",
+    "fragment_barycentrics",
+    "fragment_interpolate",
+    "interpolate",
+    "nvdiffrast_available",
+    "rasterize",
+    "rasterize_uv",
+    "sample_texture",
+    "vertex_normals",
+]

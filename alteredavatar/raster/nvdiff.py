@@ -39,5 +39,7 @@ def rasterize_cuda(screen: torch.Tensor, depth: torch.Tensor, faces: torch.Tenso
     rast = rast.flip(1)  # nvdiffrast's row 0 is the bottom of the image; ours is the top
     tri_id = rast[..., 3].long() - 1
     u, v = rast[..., 0], rast[..., 1]
-    bary = torch.stack([u, v, 1 - u - v], -1) * (tri_id >= 0).unsqueeze(-1)  # nvdiffrast: b0=u, b1=v, b2=1-u-v
+    bary = torch.stack([u, v, 1 - u - v], -1) * (tri_id >= 0).unsqueeze(
+        -1
+    )  # nvdiffrast: b0=u, b1=v, b2=1-u-v
     return tri_id, bary

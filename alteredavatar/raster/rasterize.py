@@ -40,8 +40,14 @@ def _edge(ax, ay, bx, by, px, py):
 
 
 @torch.no_grad()
-def rasterize(screen: torch.Tensor, depth: torch.Tensor, faces: torch.Tensor, height: int, width: int,
-              near: float = 1e-3) -> torch.Tensor:
+def rasterize(
+    screen: torch.Tensor,
+    depth: torch.Tensor,
+    faces: torch.Tensor,
+    height: int,
+    width: int,
+    near: float = 1e-3,
+) -> torch.Tensor:
     """Visible triangle per pixel.
 
     Args:
@@ -119,8 +125,11 @@ def _splat(coef, ids, counts, x0, y0, nx, far, width, zbuf):
     lx, ly = local % width_of, local // width_of
     e = coef[:9, owner]  # (9, Q): the edge planes, one contiguous row each
     cx, cy = lx.float() + 0.5, ly.float() + 0.5
-    inside = ((e[0] * cx + e[1] * cy + e[2]) >= 0) & ((e[3] * cx + e[4] * cy + e[5]) >= 0) & (
-        (e[6] * cx + e[7] * cy + e[8]) >= 0)
+    inside = (
+        ((e[0] * cx + e[1] * cy + e[2]) >= 0)
+        & ((e[3] * cx + e[4] * cy + e[5]) >= 0)
+        & ((e[6] * cx + e[7] * cy + e[8]) >= 0)
+    )
     keep = torch.nonzero(inside).squeeze(1)
     cx, cy, owner = cx[keep], cy[keep], owner[keep]
     pix = (y0[owner] + ly[keep]) * width + x0[owner] + lx[keep]
@@ -145,7 +154,7 @@ class Fragments:
     shape: tuple[int, int, int]
 
     @classmethod
-    def from_tri_id(cls, tri_id: torch.Tensor) -> "Fragments":
+    def from_tri_id(cls, tri_id: torch.Tensor) -> Fragments:
         covered = tri_id >= 0
         b, r, c = torch.nonzero(covered, as_tuple=True)
         return cls(b, r, c, tri_id[b, r, c], tuple(tri_id.shape))
@@ -156,8 +165,9 @@ class Fragments:
         return out.index_put((self.batch, self.row, self.col), values)
 
 
-def fragment_barycentrics(screen: torch.Tensor, depth: torch.Tensor, faces: torch.Tensor,
-                          frags: Fragments) -> torch.Tensor:
+def fragment_barycentrics(
+    screen: torch.Tensor, depth: torch.Tensor, faces: torch.Tensor, frags: Fragments
+) -> torch.Tensor:
     """(P, 3) perspective-correct barycentrics at the fragments' pixel centres (differentiable).
 
     Args:
@@ -175,15 +185,18 @@ def fragment_barycentrics(screen: torch.Tensor, depth: torch.Tensor, faces: torc
     return persp / persp.sum(-1, keepdim=True)
 
 
-def fragment_interpolate(attr: torch.Tensor, faces: torch.Tensor, frags: Fragments, bary: torch.Tensor) -> torch.Tensor:
+def fragment_interpolate(
+    attr: torch.Tensor, faces: torch.Tensor, frags: Fragments, bary: torch.Tensor
+) -> torch.Tensor:
     """(P, C) attributes at the fragments; attr (B, V, C) or (V, C) shared; bary (P, 3)."""
     corners = faces[frags.tri]
     values = attr[corners] if attr.ndim == 2 else attr[frags.batch[:, None], corners]  # (P, 3, C)
     return (values * bary.unsqueeze(-1)).sum(1)
 
 
-def barycentrics(screen: torch.Tensor, depth: torch.Tensor, faces: torch.Tensor,
-                 tri_id: torch.Tensor) -> torch.Tensor:
+def barycentrics(
+    screen: torch.Tensor, depth: torch.Tensor, faces: torch.Tensor, tri_id: torch.Tensor
+) -> torch.Tensor:
     """Perspective-correct barycentrics of the visible triangle at each pixel centre (differentiable).
 
     Args:
@@ -198,8 +211,9 @@ def barycentrics(screen: torch.Tensor, depth: torch.Tensor, faces: torch.Tensor,
     return frags.scatter(fragment_barycentrics(screen, depth, faces, frags))
 
 
-def interpolate(attr: torch.Tensor, faces: torch.Tensor, tri_id: torch.Tensor,
-                bary: torch.Tensor) -> torch.Tensor:
+def interpolate(
+    attr: torch.Tensor, faces: torch.Tensor, tri_id: torch.Tensor, bary: torch.Tensor
+) -> torch.Tensor:
     """Interpolate per-vertex attributes at every pixel (differentiable in `attr` and `bary`).
 
     Args:
@@ -214,7 +228,9 @@ def interpolate(attr: torch.Tensor, faces: torch.Tensor, tri_id: torch.Tensor,
     return frags.scatter(fragment_interpolate(attr, faces, frags, bary[frags.batch, frags.row, frags.col]))
 
 
-def rasterize_uv(uvs: torch.Tensor, faces: torch.Tensor, attr: torch.Tensor, res: int) -> tuple[torch.Tensor, torch.Tensor]:
+def rasterize_uv(
+    uvs: torch.Tensor, faces: torch.Tensor, attr: torch.Tensor, res: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Bake per-vertex `attr` into texture space by rasterizing the mesh at its UVs.
 
     Args:

@@ -8,7 +8,9 @@ import torch.nn.functional as F
 from alteredavatar.raster.rasterize import check_mesh
 
 
-def vertex_normals(verts: torch.Tensor, faces: torch.Tensor, weld: torch.Tensor | None = None) -> torch.Tensor:
+def vertex_normals(
+    verts: torch.Tensor, faces: torch.Tensor, weld: torch.Tensor | None = None
+) -> torch.Tensor:
     """Area-weighted vertex normals, averaged over welded copies so UV seams do not show.
 
     Args:
@@ -37,8 +39,10 @@ def sample_texture(texture: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
         (B, H, W, C).
     """
     if texture.ndim != 4 or uv.ndim != 4 or uv.shape[-1] != 2 or uv.shape[0] != texture.shape[0]:
-        raise ValueError(f"sample_texture: expected texture (B, C, H, W) and uv (B, H, W, 2), got "
-                         f"{tuple(texture.shape)} and {tuple(uv.shape)}")
+        raise ValueError(
+            f"sample_texture: expected texture (B, C, H, W) and uv (B, H, W, 2), got "
+            f"{tuple(texture.shape)} and {tuple(uv.shape)}"
+        )
     grid = torch.stack([uv[..., 0] * 2 - 1, 1 - uv[..., 1] * 2], -1)
     out = F.grid_sample(texture, grid, mode="bilinear", padding_mode="border", align_corners=False)
     return out.permute(0, 2, 3, 1)

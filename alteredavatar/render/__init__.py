@@ -6,5 +6,15 @@ from alteredavatar.render.cameras import Cameras, ViewSamplerConfig, front_views
 from alteredavatar.render.renderer import RenderConfig, render_mesh
 from alteredavatar.render.sequences import render_expression_grid, render_turntable
 
-__all__ = ["Cameras", "RenderConfig", "ViewSamplerConfig", "front_views", "render_avatar",
-           "render_avatar_frame", "render_expression_grid", "render_mesh", "render_turntable", "sample_views"]
+__all__ = [
+    "Cameras",
+    "RenderConfig",
+    "ViewSamplerConfig",
+    "front_views",
+    "render_avatar",
+    "render_avatar_frame",
+    "render_expression_grid",
+    "render_mesh",
+    "render_turntable",
+    "sample_views",
+]

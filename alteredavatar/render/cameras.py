@@ -31,7 +31,7 @@ class Cameras:
     def __len__(self) -> int:
         return int(self.eye.shape[0])
 
-    def to(self, device) -> "Cameras":
+    def to(self, device) -> Cameras:
         return Cameras(self.eye.to(device), self.target.to(device), self.fov_deg.to(device))
 
     def world_to_view(self) -> torch.Tensor:
@@ -90,12 +90,15 @@ class ViewSamplerConfig:
     fov_jitter: float = 2.0
 
 
-def sample_views(n: int, generator: torch.Generator, cfg: ViewSamplerConfig = ViewSamplerConfig()) -> Cameras:
+def sample_views(n: int, generator: torch.Generator, cfg: ViewSamplerConfig | None = None) -> Cameras:
     """`n` random cameras drawn uniformly within the configured ranges."""
+    cfg = ViewSamplerConfig() if cfg is None else cfg
     u = torch.rand(n, 4, generator=generator) * 2 - 1
     return orbit(
-        u[:, 0].sign() * u[:, 0].abs() ** cfg.front_bias * cfg.yaw_range, u[:, 1] * cfg.pitch_range,
-        cfg.distance + u[:, 2] * cfg.distance_jitter, cfg.fov_deg + u[:, 3] * cfg.fov_jitter,
+        u[:, 0].sign() * u[:, 0].abs() ** cfg.front_bias * cfg.yaw_range,
+        u[:, 1] * cfg.pitch_range,
+        cfg.distance + u[:, 2] * cfg.distance_jitter,
+        cfg.fov_deg + u[:, 3] * cfg.fov_jitter,
     )
 
 
@@ -110,4 +113,3 @@ def turntable(n: int, pitch_deg: float = 5.0, span_deg: float = 360.0, **kw) -> 
 def front_views(yaws=(-40.0, 0.0, 40.0), pitch_deg: float = 0.0, **kw) -> Cameras:
     """A few fixed views, used by grids and metrics."""
     return orbit(torch.tensor(yaws), pitch_deg, **kw)
-

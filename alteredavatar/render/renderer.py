@@ -12,10 +12,17 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from alteredavatar.render.cameras import Cameras
-from alteredavatar.raster import (Fragments, fragment_barycentrics, fragment_interpolate, nvdiffrast_available,
-                                  rasterize, sample_texture, vertex_normals)
+from alteredavatar.raster import (
+    Fragments,
+    fragment_barycentrics,
+    fragment_interpolate,
+    nvdiffrast_available,
+    rasterize,
+    sample_texture,
+    vertex_normals,
+)
 from alteredavatar.raster.rasterize import check_mesh
+from alteredavatar.render.cameras import Cameras
 
 
 @dataclass
@@ -106,8 +113,15 @@ def _sample_fragments(texture: torch.Tensor, uv: torch.Tensor, batch: torch.Tens
     return out
 
 
-def render_mesh(verts: torch.Tensor, faces: torch.Tensor, uvs: torch.Tensor, texture: torch.Tensor,
-                cams: Cameras, cfg: RenderConfig = RenderConfig(), weld: torch.Tensor | None = None) -> RenderOutput:
+def render_mesh(
+    verts: torch.Tensor,
+    faces: torch.Tensor,
+    uvs: torch.Tensor,
+    texture: torch.Tensor,
+    cams: Cameras,
+    cfg: RenderConfig | None = None,
+    weld: torch.Tensor | None = None,
+) -> RenderOutput:
     """Render a batch of textured meshes sharing topology.
 
     Args:
@@ -120,12 +134,17 @@ def render_mesh(verts: torch.Tensor, faces: torch.Tensor, uvs: torch.Tensor, tex
     Returns:
         RenderOutput with image (B, 3, res, res).
     """
+    cfg = RenderConfig() if cfg is None else cfg
     check_mesh(verts, faces, 3)
     if verts.ndim != 3 or len(cams) != verts.shape[0]:
-        raise ValueError(f"{len(cams)} cameras for vertices of shape {tuple(verts.shape)}; expected (B, V, 3)")
+        raise ValueError(
+            f"{len(cams)} cameras for vertices of shape {tuple(verts.shape)}; expected (B, V, 3)"
+        )
     if uvs.shape != (verts.shape[1], 2) or texture.ndim != 4 or texture.shape[0] not in (1, verts.shape[0]):
-        raise ValueError(f"uvs must be ({verts.shape[1]}, 2) and texture (B or 1, 3, H, W); got "
-                         f"{tuple(uvs.shape)} and {tuple(texture.shape)}")
+        raise ValueError(
+            f"uvs must be ({verts.shape[1]}, 2) and texture (B or 1, 3, H, W); got "
+            f"{tuple(uvs.shape)} and {tuple(texture.shape)}"
+        )
     size = max(cfg.res, round(cfg.res * cfg.ssaa))
     screen, depth = cams.project(verts, size, size)
     if verts.is_cuda and nvdiffrast_available():

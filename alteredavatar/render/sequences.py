@@ -30,10 +30,17 @@ def with_alpha(image: torch.Tensor, mask: torch.Tensor, background) -> torch.Ten
 
 
 @torch.no_grad()
-def render_turntable(avatar: AnimatableAvatar, frames: int = 72, cfg: RenderConfig = RenderConfig(),
-                     animate: bool = True, chunk: int = 8, alpha: bool = False) -> torch.Tensor:
+def render_turntable(
+    avatar: AnimatableAvatar,
+    frames: int = 72,
+    cfg: RenderConfig | None = None,
+    animate: bool = True,
+    chunk: int = 8,
+    alpha: bool = False,
+) -> torch.Tensor:
     """(frames, 3, H, W): a full turn, cycling through the named expressions when `animate`; with `alpha`,
     (frames, 4, H, W) straight RGBA (transparent background)."""
+    cfg = RenderConfig() if cfg is None else cfg
     cams = turntable(frames)
     expr = expression_cycle(frames) if animate else preset("neutral").expand(frames, -1)
     out = []
@@ -46,9 +53,11 @@ def render_turntable(avatar: AnimatableAvatar, frames: int = 72, cfg: RenderConf
 
 
 @torch.no_grad()
-def render_expression_grid(avatar: AnimatableAvatar, yaws=(-35.0, 0.0, 35.0), names=PRESET_NAMES,
-                           cfg: RenderConfig = RenderConfig()) -> torch.Tensor:
+def render_expression_grid(
+    avatar: AnimatableAvatar, yaws=(-35.0, 0.0, 35.0), names=PRESET_NAMES, cfg: RenderConfig | None = None
+) -> torch.Tensor:
     """(len(yaws), len(names), 3, H, W): every view under every named expression."""
+    cfg = RenderConfig() if cfg is None else cfg
     rows = []
     for yaw in yaws:
         cams = front_views((yaw,) * len(names))

@@ -10,7 +10,9 @@ from alteredavatar.errors import ConfigError
 def test_regularizer_is_weighted_l1_tv_plus_squared_magnitude():
     disp = torch.randn(2, 1, 8, 8, dtype=torch.float64) * 1e-3
     cfg = ObjectiveConfig(smooth_weight=3.0, magnitude_weight=5.0)
-    tv = (disp[..., 1:, :] - disp[..., :-1, :]).abs().mean() + (disp[..., :, 1:] - disp[..., :, :-1]).abs().mean()
+    tv = (disp[..., 1:, :] - disp[..., :-1, :]).abs().mean() + (
+        disp[..., :, 1:] - disp[..., :, :-1]
+    ).abs().mean()
     torch.testing.assert_close(displacement_regularizer(disp, cfg), 3.0 * tv + 5.0 * (disp**2).mean())
     assert displacement_regularizer(torch.full_like(disp, 0.0), cfg) == 0
 
@@ -24,8 +26,16 @@ def test_flat_offsets_cost_only_magnitude_and_ripples_cost_tv():
     assert displacement_regularizer(1e-3 * sign, cfg) > 0
 
 
-@pytest.mark.parametrize("field,value", [("strength", 1.5), ("seam_weight", -1.0), ("smooth_weight", float("nan")),
-                                         ("lowpass_factor", 0), ("crop_size", 0)])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("strength", 1.5),
+        ("seam_weight", -1.0),
+        ("smooth_weight", float("nan")),
+        ("lowpass_factor", 0),
+        ("crop_size", 0),
+    ],
+)
 def test_bad_weights_are_config_errors_naming_the_flag(field, value):
     with pytest.raises(ConfigError, match=f"--objective.{field.replace('_', '-')}"):
         ObjectiveConfig(**{field: value})

@@ -5,7 +5,9 @@ from alteredavatar.adapt.style_file import apply_style, load_style, mix_styles, 
 from alteredavatar.avatar.network import AvatarNet, AvatarNetConfig
 from alteredavatar.errors import AlteredAvatarError, ConfigError
 
-CFG = AvatarNetConfig(uv_res=32, base_res=4, enc_channels=(8, 8, 8, 8), dec_channels=(8, 8, 8, 8), mapper_hidden=4)
+CFG = AvatarNetConfig(
+    uv_res=32, base_res=4, enc_channels=(8, 8, 8, 8), dec_channels=(8, 8, 8, 8), mapper_hidden=4
+)
 
 
 def _state(seed):
@@ -41,7 +43,9 @@ def test_version_1_style_without_detail_loads_with_a_zero_pyramid(tmp_path):
     from alteredavatar.io import save_safetensors_atomic
 
     mappers = {k: v for k, v in _state(3).items() if k.startswith("mappers.")}
-    save_safetensors_atomic(mappers, tmp_path / "style.safetensors", {"format": "alteredavatar-style", "version": "1"})
+    save_safetensors_atomic(
+        mappers, tmp_path / "style.safetensors", {"format": "alteredavatar-style", "version": "1"}
+    )
     loaded, _ = load_style(tmp_path)
     net = AvatarNet(CFG)
     with torch.no_grad():
@@ -57,7 +61,9 @@ def test_newer_versions_and_non_finite_styles_are_refused(tmp_path):
     from alteredavatar.io import save_safetensors_atomic
 
     state = _state(1)
-    save_safetensors_atomic(state, tmp_path / "a" / "style.safetensors", {"format": "alteredavatar-style", "version": "9"})
+    save_safetensors_atomic(
+        state, tmp_path / "a" / "style.safetensors", {"format": "alteredavatar-style", "version": "9"}
+    )
     with pytest.raises(AlteredAvatarError, match="newer"):
         load_style(tmp_path / "a")
     bad = dict(state)
@@ -66,7 +72,9 @@ def test_newer_versions_and_non_finite_styles_are_refused(tmp_path):
     with pytest.raises(AlteredAvatarError, match="non-finite"):
         save_style(tmp_path / "b", bad, {})
     assert not (tmp_path / "b" / "style.safetensors").exists()
-    save_safetensors_atomic(bad, tmp_path / "c" / "style.safetensors", {"format": "alteredavatar-style", "version": "2"})
+    save_safetensors_atomic(
+        bad, tmp_path / "c" / "style.safetensors", {"format": "alteredavatar-style", "version": "2"}
+    )
     with pytest.raises(AlteredAvatarError, match="non-finite"):
         load_style(tmp_path / "c")
 
@@ -97,6 +105,8 @@ def test_foreign_or_corrupt_files_get_clear_errors(tmp_path):
         load_style(tmp_path)
     with pytest.raises(AlteredAvatarError, match="no such file"):
         load_style(tmp_path / "missing")
-    net = AvatarNet(AvatarNetConfig(uv_res=32, base_res=4, enc_channels=(8,) * 4, dec_channels=(8,) * 4, mapper_hidden=6))
+    net = AvatarNet(
+        AvatarNetConfig(uv_res=32, base_res=4, enc_channels=(8,) * 4, dec_channels=(8,) * 4, mapper_hidden=6)
+    )
     with pytest.raises(AlteredAvatarError, match="shape"):
         apply_style(net, _state(1))

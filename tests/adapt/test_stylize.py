@@ -6,9 +6,9 @@ import torch
 from alteredavatar.adapt.guide import StyleGuide, StyleSpec
 from alteredavatar.adapt.loop import AdaptConfig, Stylizer
 from alteredavatar.adapt.objective import ObjectiveConfig
-from alteredavatar.guidance.image_ops import foreground_crops
 from alteredavatar.avatar.pretrained import load_avatar, load_avatar_net
 from alteredavatar.export.media import to_uint8, write_png
+from alteredavatar.guidance.image_ops import foreground_crops
 from alteredavatar.guidance.procedural import procedural_style
 from alteredavatar.guidance.texture import TextureConfig, TextureGuidance
 from alteredavatar.render.avatar import render_avatar
@@ -37,8 +37,13 @@ def _fixed_loss(stylizer):
 
 @pytest.mark.parametrize("kind", ["text", "image", "mix"])
 def test_clip_loss_falls_over_20_steps(kind, tiny_net_path, tiny_clip_path, style_png):
-    spec = StyleSpec(text=None if kind == "image" else "a marble statue",
-                     image=None if kind == "text" else style_png, mix=0.5, clip=tiny_clip_path, guidance="clip")
+    spec = StyleSpec(
+        text=None if kind == "image" else "a marble statue",
+        image=None if kind == "text" else style_png,
+        mix=0.5,
+        clip=tiny_clip_path,
+        guidance="clip",
+    )
     st = _stylizer(tiny_net_path, spec)
     before = _fixed_loss(st)
     st.run(progress=False)
@@ -47,7 +52,11 @@ def test_clip_loss_falls_over_20_steps(kind, tiny_net_path, tiny_clip_path, styl
 
 def test_only_style_parameters_change(tiny_net_path, style_png):
     st = _stylizer(tiny_net_path, StyleSpec(image=style_png, guidance="texture"), steps=3)
-    frozen = {k: v.clone() for k, v in st.avatar.net.state_dict().items() if not k.startswith(("mappers.", "detail."))}
+    frozen = {
+        k: v.clone()
+        for k, v in st.avatar.net.state_dict().items()
+        if not k.startswith(("mappers.", "detail."))
+    }
     style0 = {k: v.clone() for k, v in st.avatar.net.style_state().items()}
     result = st.run(progress=False)
     after = st.avatar.net.state_dict()
@@ -75,7 +84,9 @@ def test_texture_guidance_moves_statistics_towards_style(tiny_net_path, style_pn
 def test_higher_strength_stays_closer_to_the_unstylized_avatar(tiny_net_path, style_png):
     dists = []
     for strength in (0.0, 0.5, 0.95):
-        st = _stylizer(tiny_net_path, StyleSpec(image=style_png, guidance="texture"), strength=strength, steps=12)
+        st = _stylizer(
+            tiny_net_path, StyleSpec(image=style_png, guidance="texture"), strength=strength, steps=12
+        )
         src, _ = _front(st.source)
         st.run(progress=False)
         img, _ = _front(st.avatar)

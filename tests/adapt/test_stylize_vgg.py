@@ -1,7 +1,6 @@
 """VGG-guided stylization on a tiny random avatar network: the loss falls, both parts of the style subset
 learn, the whole head is styled, and strength keeps its meaning."""
 
-import pytest
 import torch
 
 from alteredavatar.adapt.guide import StyleGuide, StyleSpec
@@ -34,8 +33,9 @@ def _front(avatar, res=64):
 def _all_round(avatar, res=64):
     """Renders from the front, both sides and the back (stylization samples views all round the head)."""
     with torch.no_grad():
-        return render_avatar(avatar, torch.zeros(4, 52), front_views((0.0, 90.0, 180.0, -90.0)),
-                             RenderConfig(res=res)).image
+        return render_avatar(
+            avatar, torch.zeros(4, 52), front_views((0.0, 90.0, 180.0, -90.0)), RenderConfig(res=res)
+        ).image
 
 
 def test_image_styles_default_to_vgg_and_text_to_clip(monkeypatch):
@@ -106,6 +106,8 @@ def test_the_optimizer_factory_drives_the_steps(tiny_net_path):
         made.append(len(params))
         return torch.optim.SGD(params, lr=0.0)
 
-    result = Stylizer(avatar, guide, AdaptConfig(**{**FAST, "steps": 2}), obj, optimizer=frozen_sgd).run(progress=False)
+    result = Stylizer(avatar, guide, AdaptConfig(**{**FAST, "steps": 2}), obj, optimizer=frozen_sgd).run(
+        progress=False
+    )
     assert made == [len(avatar.net.style_parameters())] and len(result.history) == 2
     assert all(torch.equal(result.state[k], v) for k, v in start.items())

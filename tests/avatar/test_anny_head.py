@@ -62,7 +62,9 @@ def test_neck_ends_in_one_flat_closed_loop(head):
     assert abs(y.min() - head["verts"][:, 1].min()) < 1e-6, "nothing may hang below the rim"
     assert len(lowest) > 30 and np.ptp(pos[lowest, 0]) > 0.15, "the rim goes all round the neck"
     others = [lp for lp in loops if lp is not lowest]
-    assert all(pos[lp, 1].min() > y.max() + 0.05 for lp in others), "only the mouth's open parts have other rims"
+    assert all(pos[lp, 1].min() > y.max() + 0.05 for lp in others), (
+        "only the mouth's open parts have other rims"
+    )
 
 
 def test_all_52_arkit_blendshapes_present_by_name(head):

@@ -250,7 +250,9 @@ def test_primitive_level_target_names_and_missing_names(tmp_path: Path) -> None:
     torch.testing.assert_close(
         m.blendshapes[ARKIT_INDEX["jawOpen"]], torch.tensor(OTHER, dtype=torch.float32)
     )
-    assert m.extras["target_names"] == {"eyeBlinkLeft": "eyeBlink_L", "jawOpen": "jawOpen"}, "the file's own names"
+    assert m.extras["target_names"] == {"eyeBlinkLeft": "eyeBlink_L", "jawOpen": "jawOpen"}, (
+        "the file's own names"
+    )
     g = sphere_builder(names=None)
     with pytest.warns(UserWarning, match="target_0"):
         m = load_gltf(g.write_glb(tmp_path / "unnamed.glb"), texture_size=SIZE)
@@ -492,8 +494,17 @@ def test_missing_external_buffer(tmp_path: Path) -> None:
     assert load_quiet(path).num_verts == len(SPHERE_V)
 
 
-@pytest.mark.parametrize("uri", ["../secret.bin", "../../secret.bin", "ABSOLUTE", "file://ABSOLUTE",
-                                 "http://example.com/split.bin", "sub/../../secret.bin"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "../secret.bin",
+        "../../secret.bin",
+        "ABSOLUTE",
+        "file://ABSOLUTE",
+        "http://example.com/split.bin",
+        "sub/../../secret.bin",
+    ],
+)
 def test_buffer_uris_outside_the_model_folder_are_never_read(tmp_path: Path, uri: str) -> None:
     """A .gltf may only read files inside its own folder (a real glb blob sits outside, ready to be read)."""
     g = sphere_builder()
@@ -528,10 +539,18 @@ def test_image_uris_outside_the_model_folder_are_refused(tmp_path: Path, kind: s
         (model_dir / "tex.png").symlink_to(outside)
         uri = "tex.png"
     g = sphere_builder(texture=None)
-    material = g.add("materials", {"pbrMetallicRoughness": {"baseColorTexture": {
-        "index": g.add("textures", {"source": g.add("images", {"uri": uri})})}}})
+    material = g.add(
+        "materials",
+        {
+            "pbrMetallicRoughness": {
+                "baseColorTexture": {"index": g.add("textures", {"source": g.add("images", {"uri": uri})})}
+            }
+        },
+    )
     g.doc["meshes"][0]["primitives"][0]["material"] = material
-    assert_load_error(g.write_gltf(model_dir / "head.gltf"), "outside the model's folder|not a file next to the model")
+    assert_load_error(
+        g.write_gltf(model_dir / "head.gltf"), "outside the model's folder|not a file next to the model"
+    )
 
 
 def test_symlinked_buffer_escaping_the_folder_is_refused(tmp_path: Path) -> None:
@@ -545,11 +564,17 @@ def test_symlinked_buffer_escaping_the_folder_is_refused(tmp_path: Path) -> None
     assert_load_error(path, "outside the model's folder")
 
 
-@pytest.mark.parametrize("verts, match", [
-    (np.zeros_like(SPHERE_V), "zero size"),
-    (SPHERE_V * [1.0, 0.0, 1.0], "no height"),
-    (np.stack([np.zeros(len(SPHERE_V)), np.linspace(0, 1, len(SPHERE_V)), np.zeros(len(SPHERE_V))], 1), "zero area"),
-])
+@pytest.mark.parametrize(
+    "verts, match",
+    [
+        (np.zeros_like(SPHERE_V), "zero size"),
+        (SPHERE_V * [1.0, 0.0, 1.0], "no height"),
+        (
+            np.stack([np.zeros(len(SPHERE_V)), np.linspace(0, 1, len(SPHERE_V)), np.zeros(len(SPHERE_V))], 1),
+            "zero area",
+        ),
+    ],
+)
 def test_a_mesh_that_would_render_blank_is_refused(tmp_path: Path, verts: np.ndarray, match: str) -> None:
     g = GltfBuilder()
     g.mesh([g.primitive(verts, SPHERE_F, SPHERE_UV, [JAW])], ["jawOpen"])
@@ -563,4 +588,8 @@ def test_a_mesh_without_arkit_targets_loads_with_one_warning(tmp_path: Path) -> 
         warnings.simplefilter("always")
         mesh = load_gltf(g.write_glb(tmp_path / "still.glb"), texture_size=SIZE)
     assert mesh.num_verts == len(SPHERE_V) and torch.count_nonzero(mesh.blendshapes) == 0
-    assert len(caught) == 1 and "no morph targets" in str(caught[0].message) and "jawOpen" in str(caught[0].message)
+    assert (
+        len(caught) == 1
+        and "no morph targets" in str(caught[0].message)
+        and "jawOpen" in str(caught[0].message)
+    )

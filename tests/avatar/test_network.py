@@ -5,7 +5,9 @@ from alteredavatar.avatar.identities import HELD_OUT, TRAIN_IDENTITIES
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.network import AvatarNet, AvatarNetConfig
 
-TINY = AvatarNetConfig(uv_res=32, base_res=4, enc_channels=(8, 8, 8, 8), dec_channels=(8, 8, 8, 8), mapper_hidden=4)
+TINY = AvatarNetConfig(
+    uv_res=32, base_res=4, enc_channels=(8, 8, 8, 8), dec_channels=(8, 8, 8, 8), mapper_hidden=4
+)
 
 
 def test_style_subsets_are_the_bias_mappers_and_the_detail_pyramid():

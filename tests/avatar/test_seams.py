@@ -8,8 +8,14 @@ from alteredavatar.adapt.guide import StyleGuide, StyleSpec
 from alteredavatar.adapt.loop import AdaptConfig, Stylizer
 from alteredavatar.adapt.objective import ObjectiveConfig
 from alteredavatar.avatar.pretrained import load_avatar, load_avatar_net
-from alteredavatar.avatar.seams import (SeamSamples, face_adjacency, fill_islands, island_fill_index, sample_uv,
-                                        seam_loss)
+from alteredavatar.avatar.seams import (
+    SeamSamples,
+    face_adjacency,
+    fill_islands,
+    island_fill_index,
+    sample_uv,
+    seam_loss,
+)
 from alteredavatar.guidance.procedural import procedural_style
 
 # Two triangles sharing the edge (1, 2). Vertices 3 and 4 are UV copies of 1 and 2 (same weld ids), so the
@@ -28,8 +34,9 @@ def test_a_shared_edge_with_two_uv_copies_is_a_seam():
 
 
 def test_seam_samples_lie_on_the_edge_in_both_islands():
-    s = SeamSamples.from_mesh(torch.from_numpy(FACES), torch.from_numpy(UVS).float(), torch.from_numpy(WELD),
-                              per_edge=4)
+    s = SeamSamples.from_mesh(
+        torch.from_numpy(FACES), torch.from_numpy(UVS).float(), torch.from_numpy(WELD), per_edge=4
+    )
     assert len(s) == 4
     t = torch.tensor([0.125, 0.375, 0.625, 0.875])[:, None]
     # weld 1 -> 2 is uv (0.4, 0.1) -> (0.1, 0.4) in face 0 and (0.6, 0.6) -> (0.9, 0.6) in face 1
@@ -67,7 +74,9 @@ def test_stylization_keeps_the_seams_closed(tiny_net_path):
         obj = ObjectiveConfig(strength=0.2, seam_weight=weight)
         avatar = load_avatar("builtin:ada", load_avatar_net(tiny_net_path))
         cfg = AdaptConfig(steps=30, batch=2, res=48)
-        guide = StyleGuide(StyleSpec(guidance="vgg"), obj, image=procedural_style("checker", 0, 64), render_res=48)
+        guide = StyleGuide(
+            StyleSpec(guidance="vgg"), obj, image=procedural_style("checker", 0, 64), render_res=48
+        )
         st = Stylizer(avatar, guide, cfg, obj)
         st.run(progress=False)
         with torch.no_grad():

@@ -13,8 +13,21 @@ from alteredavatar.render.renderer import RenderConfig, render_mesh
 
 
 def test_sizes_gif_and_transparent_frames_follow_the_flags(tmp_path):
-    args = ["render", "--output.frames", "3", "--output.res", "40", "--output.ssaa", "1.5", "--output.portrait-res",
-            "48", "--output.gif", "--output.png-frames", "--out", str(tmp_path)]
+    args = [
+        "render",
+        "--output.frames",
+        "3",
+        "--output.res",
+        "40",
+        "--output.ssaa",
+        "1.5",
+        "--output.portrait-res",
+        "48",
+        "--output.gif",
+        "--output.png-frames",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(args) == 0
     assert iio.imread(tmp_path / "turntable.mp4").shape == (3, 40, 40, 3)
     assert iio.imread(tmp_path / "portrait.png").shape[:2] == (48, 48)
@@ -36,8 +49,9 @@ def test_bad_output_settings_name_the_flag(bad):
 
 
 def _quad():
-    verts = torch.tensor([[[-0.1, -0.1, 0.0], [0.1, -0.1, 0.0], [0.1, 0.1, 0.02], [-0.1, 0.1, 0.0]]],
-                         dtype=torch.float64)
+    verts = torch.tensor(
+        [[[-0.1, -0.1, 0.0], [0.1, -0.1, 0.0], [0.1, 0.1, 0.02], [-0.1, 0.1, 0.0]]], dtype=torch.float64
+    )
     faces = torch.tensor([[0, 1, 2], [0, 2, 3]])
     uvs = torch.tensor([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]], dtype=torch.float64)
     return verts, faces, uvs
@@ -47,9 +61,12 @@ def test_studio_shading_differs_from_flat_and_keeps_gradients():
     verts, faces, uvs = _quad()
     cams = front_views((20.0,), distance=0.6)
     tex = torch.full((1, 3, 4, 4), 0.5, dtype=torch.float64, requires_grad=True)
-    flat = render_mesh(verts.float(), faces, uvs.float(), tex.detach().float(), cams, RenderConfig(res=16)).image
-    studio = render_mesh(verts.float(), faces, uvs.float(), tex.detach().float(), cams,
-                         RenderConfig(res=16, shading="studio")).image
+    flat = render_mesh(
+        verts.float(), faces, uvs.float(), tex.detach().float(), cams, RenderConfig(res=16)
+    ).image
+    studio = render_mesh(
+        verts.float(), faces, uvs.float(), tex.detach().float(), cams, RenderConfig(res=16, shading="studio")
+    ).image
     assert (flat - studio).abs().max() > 0.02
 
     cams64 = type(cams)(cams.eye.double(), cams.target.double(), cams.fov_deg.double())

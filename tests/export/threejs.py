@@ -24,7 +24,11 @@ from PIL import Image
 VIEWER = Path(__file__).resolve().parent / "viewer"
 NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]  # CPU WebGL, root in CI
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+]  # CPU WebGL, root in CI
 SIZE = 512  # the viewer's canvas side (viewer.js)
 
 
@@ -52,7 +56,7 @@ class _Handler(SimpleHTTPRequestHandler):
             if root.is_file() and path == prefix:
                 return str(root)
             if root.is_dir() and path.startswith(prefix.rstrip("/") + "/"):
-                file = (root / path[len(prefix):].lstrip("/")).resolve()
+                file = (root / path[len(prefix) :].lstrip("/")).resolve()
                 if file.is_relative_to(root):
                     return str(file)
         return str(VIEWER / "no-such-file")
@@ -64,8 +68,11 @@ class _Handler(SimpleHTTPRequestHandler):
 @contextmanager
 def serve_viewer(glb: Path):
     """Yield the viewer's URL with the .glb to load (served as /avatar.glb)."""
-    routes = {"/node_modules/three": (NODE_MODULES / "three").resolve(), "/avatar.glb": Path(glb).resolve(),
-              "/": VIEWER}
+    routes = {
+        "/node_modules/three": (NODE_MODULES / "three").resolve(),
+        "/avatar.glb": Path(glb).resolve(),
+        "/": VIEWER,
+    }
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, routes=routes))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -89,16 +96,23 @@ def render_morph(glb: Path, name: str, weights: tuple[float, ...], threshold: fl
         try:
             page = browser.new_page(viewport={"width": SIZE, "height": SIZE})
             page.goto(url)
-            page.wait_for_function("window.viewer && (window.viewer.ready || window.viewer.error)", timeout=60_000)
+            page.wait_for_function(
+                "window.viewer && (window.viewer.ready || window.viewer.error)", timeout=60_000
+            )
             error = page.evaluate("window.viewer.error")
             if error:
                 raise RuntimeError(f"three.js could not show {glb}: {error}")
             images = []
             for w in weights:
                 page.evaluate("([n, w]) => window.viewer.setMorph(n, w)", [name, w])
-                images.append(np.asarray(Image.open(io.BytesIO(page.locator("canvas").screenshot())).convert("RGB")))
-            return {"images": np.stack(images), "target_names": page.evaluate("window.viewer.targetNames"),
-                    "box": page.evaluate("([n, t]) => window.viewer.movedBox(n, t)", [name, threshold])}
+                images.append(
+                    np.asarray(Image.open(io.BytesIO(page.locator("canvas").screenshot())).convert("RGB"))
+                )
+            return {
+                "images": np.stack(images),
+                "target_names": page.evaluate("window.viewer.targetNames"),
+                "box": page.evaluate("([n, t]) => window.viewer.movedBox(n, t)", [name, threshold]),
+            }
         finally:
             browser.close()
 

@@ -52,8 +52,9 @@ def test_gradcheck():
     assert torch.autograd.gradcheck(lambda x: aug.apply(x, grid), (images,))
 
 
-@pytest.mark.parametrize("kw", [dict(n_crops=0), dict(scale=(0.0, 1.0)), dict(scale=(0.9, 0.5)),
-                                dict(perspective=1.0)])
+@pytest.mark.parametrize(
+    "kw", [dict(n_crops=0), dict(scale=(0.0, 1.0)), dict(scale=(0.9, 0.5)), dict(perspective=1.0)]
+)
 def test_bad_config(kw):
     with pytest.raises(ConfigError):
         AugmentConfig(**kw)

@@ -21,7 +21,9 @@ def _hub_offline(monkeypatch):
 @pytest.fixture(autouse=True)
 def _fresh_cache(monkeypatch):
     """A private lru cache per test, so loads here neither hit nor evict the session's cached backends."""
-    monkeypatch.setattr(clip_mod, "_load_cached", functools.lru_cache(maxsize=4)(clip_mod._load_cached.__wrapped__))
+    monkeypatch.setattr(
+        clip_mod, "_load_cached", functools.lru_cache(maxsize=4)(clip_mod._load_cached.__wrapped__)
+    )
 
 
 @pytest.fixture
@@ -88,8 +90,10 @@ def test_offline_argument_forbids_download(monkeypatch, online):
     assert "--style.offline" in str(info.value) and "--style.clip DIR" in str(info.value)
 
 
-@pytest.mark.parametrize(("value", "offline"), [("1", True), ("TRUE", True), ("Yes", True), ("on", True),
-                                                ("0", False), ("false", False), ("", False)])
+@pytest.mark.parametrize(
+    ("value", "offline"),
+    [("1", True), ("TRUE", True), ("Yes", True), ("on", True), ("0", False), ("false", False), ("", False)],
+)
 def test_hf_hub_offline_values_read_at_call_time(monkeypatch, value, offline):
     monkeypatch.setenv("HF_HUB_OFFLINE", value)
     calls = record_model_loads(monkeypatch, error=OSError("stub: no network in tests"))
@@ -116,8 +120,9 @@ def test_local_dir_loads_offline_and_never_downloads(monkeypatch, tiny_clip_dir,
 def test_offline_flag_is_part_of_the_cache_key(monkeypatch, tiny_clip_dir, online):
     calls = record_model_loads(monkeypatch, redirect=tiny_clip_dir)
     real_tok = clip_mod.CLIPTokenizer.from_pretrained
-    monkeypatch.setattr(clip_mod.CLIPTokenizer, "from_pretrained",
-                        lambda name, *a, **kw: real_tok(tiny_clip_dir, *a, **kw))
+    monkeypatch.setattr(
+        clip_mod.CLIPTokenizer, "from_pretrained", lambda name, *a, **kw: real_tok(tiny_clip_dir, *a, **kw)
+    )
     a = load_clip("some/hub-id", offline=True)
     b = load_clip("some/hub-id", offline=False)
     assert a is not b and calls == [True, False]

@@ -32,8 +32,11 @@ def _optimize(guidance: ClipGuidance, steps: int = 20) -> tuple[float, float]:
 
 @pytest.mark.parametrize("style", ["text", "image", "mix"])
 def test_optimizing_pixels_lowers_loss(backend, style):
-    kw = {"text": dict(text="a marble statue"), "image": dict(image=stripes()),
-          "mix": dict(text="a marble statue", image=stripes(), mix=0.5)}[style]
+    kw = {
+        "text": dict(text="a marble statue"),
+        "image": dict(image=stripes()),
+        "mix": dict(text="a marble statue", image=stripes(), mix=0.5),
+    }[style]
     start, end = _optimize(ClipGuidance(backend, cfg=CFG, **kw))
     assert end < 0.9 * start, (start, end)
 

@@ -16,7 +16,7 @@ def test_loads_rgb_resized_square(tmp_path):
     arr = np.random.default_rng(0).integers(0, 255, (30, 50, 3), dtype=np.uint8)
     img = load_style_image(_save(tmp_path / "s.png", arr), size=64)
     assert img.shape == (3, 64, 64) and img.dtype == torch.float32
-    assert 0.0 <= img.min() and img.max() <= 1.0
+    assert img.min() >= 0.0 and img.max() <= 1.0
 
 
 def test_alpha_composited_over_white_and_grey_expanded(tmp_path):

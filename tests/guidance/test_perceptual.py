@@ -58,7 +58,9 @@ def test_gram_term_adds_to_nnfm_and_is_zero_for_the_style_itself(vgg):
     style = stripes(48)[None]
     by_weight = {}
     for w in (0.0, 0.3):
-        guide = VggGuidance(stripes(48), render_res=48, cfg=VggConfig(gram_weight=w, color_weight=0.0), vgg=vgg)
+        guide = VggGuidance(
+            stripes(48), render_res=48, cfg=VggConfig(gram_weight=w, color_weight=0.0), vgg=vgg
+        )
         by_weight[w] = [guide.losses(x, x, mask, gen().manual_seed(0))[0].item() for x in (grey, style)]
     gram = VggGuidance(stripes(48), render_res=48, cfg=VggConfig(statistic="gram", color_weight=0.0), vgg=vgg)
     g_grey = gram.losses(grey, grey, mask, gen().manual_seed(0))[0].item()
@@ -94,7 +96,9 @@ def test_gram_judge_prefers_the_pattern_over_a_tint(vgg):
     tint = style.mean((1, 2), keepdim=True).expand(3, 128, 128)[None]  # the style's mean colour, no pattern
     pattern = torch.roll(style, 2, dims=-1)[None]
     for pat in (False, True):
-        d_tint, d_pat = gram_distance(torch.cat([tint, pattern]), mask.expand(2, -1, -1, -1), style, pattern=pat, vgg=vgg)
+        d_tint, d_pat = gram_distance(
+            torch.cat([tint, pattern]), mask.expand(2, -1, -1, -1), style, pattern=pat, vgg=vgg
+        )
         assert d_pat < 0.25 * d_tint
 
 

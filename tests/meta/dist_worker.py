@@ -43,7 +43,9 @@ def main(out: Path) -> None:
     rank = distributed.rank()
     for name in ALG_CONFIGS:
         theta = train(name, out / name, rank)
-        save_safetensors_atomic({str(i): t for i, t in enumerate(theta)}, out / f"{name}-rank{rank}.safetensors")
+        save_safetensors_atomic(
+            {str(i): t for i, t in enumerate(theta)}, out / f"{name}-rank{rank}.safetensors"
+        )
     train("reptile", out / "cut", rank, interrupt_at=3)
     theta = train("reptile", out / "cut", rank, resume=True)
     save_safetensors_atomic({str(i): t for i, t in enumerate(theta)}, out / f"resumed-rank{rank}.safetensors")
@@ -60,7 +62,8 @@ def main(out: Path) -> None:
     error = None
     try:
         MetaTrainer(alg, sample, TrainConfig(outer_steps=3, checkpoint_every=1), out / "bad").run(
-            progress=False)
+            progress=False
+        )
     except TrainingError as exc:
         error = str(exc)
     (out / f"rank{rank}.json").write_text(json.dumps({"error": error}))

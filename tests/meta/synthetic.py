@@ -52,10 +52,13 @@ def sampler(module: nn.Linear, per_step: int):
 
 # small, fast settings per algorithm, shared by the trainer and distributed tests
 ALG_CONFIGS = {
-    "reptile": dict(inner_steps=3, inner_lr=0.05, inner_opt="adam", outer_lr=1.0, outer_lr_final=0.1, total_steps=6),
+    "reptile": dict(
+        inner_steps=3, inner_lr=0.05, inner_opt="adam", outer_lr=1.0, outer_lr_final=0.1, total_steps=6
+    ),
     "fomaml": dict(inner_steps=2, inner_lr=0.05, inner_opt="adam", outer_lr=0.05),
     "metasgd": dict(inner_steps=2, inner_lr=0.05, outer_lr=0.05, alpha_init="normalized"),
 }
+
 
 def algorithm_name(key: str) -> str:
     """The algorithm behind an ALG_CONFIGS key (a variant "name+x" runs algorithm "name")."""

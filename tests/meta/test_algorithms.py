@@ -12,7 +12,9 @@ from alteredavatar.meta.task import Task, draw_seed, task_generator
 from .synthetic import HELD_OUT, make_module, make_task, sampler
 
 ALG_CFGS = {
-    "reptile": dict(inner_steps=5, inner_lr=0.05, inner_opt="sgd", outer_lr=1.0, outer_lr_final=0.1, total_steps=40),
+    "reptile": dict(
+        inner_steps=5, inner_lr=0.05, inner_opt="sgd", outer_lr=1.0, outer_lr_final=0.1, total_steps=40
+    ),
     "fomaml": dict(inner_steps=3, inner_lr=0.05, inner_opt="sgd", outer_lr=0.1),
     "metasgd": dict(inner_steps=3, inner_lr=0.05, outer_lr=0.1),
 }
@@ -26,8 +28,11 @@ def _values(params):
 def test_reptile_one_step_one_task_eps1_is_one_inner_step(inner_opt):
     m = make_module(0)
     task = make_task(m, 3)
-    alg = make_algorithm("reptile", m.parameters(),
-                         ReptileConfig(inner_steps=1, inner_lr=0.1, inner_opt=inner_opt, outer_lr=1.0, outer_lr_final=1.0))
+    alg = make_algorithm(
+        "reptile",
+        m.parameters(),
+        ReptileConfig(inner_steps=1, inner_lr=0.1, inner_opt=inner_opt, outer_lr=1.0, outer_lr_final=1.0),
+    )
     ref = make_module(0)
     alg.meta_step([task], 0, torch.Generator().manual_seed(5))
 
@@ -73,8 +78,12 @@ def test_metasgd_first_order_update_matches_formula():
     m = make_module(0)
     task = make_task(m, 7)
     captured = []
-    alg = make_algorithm("metasgd", m.parameters(), dict(inner_steps=1, inner_lr=0.05),
-                         reduce_fn=lambda ts: captured.extend(t.clone() for t in ts) or ts)
+    alg = make_algorithm(
+        "metasgd",
+        m.parameters(),
+        dict(inner_steps=1, inner_lr=0.05),
+        reduce_fn=lambda ts: captured.extend(t.clone() for t in ts) or ts,
+    )
     ref = make_module(0)
     ref_task = make_task(ref, 7)
     alg.meta_step([task], 0, torch.Generator().manual_seed(1))
@@ -96,8 +105,12 @@ def test_fomaml_update_is_query_gradient_at_adapted_params():
     m = make_module(0)
     task = make_task(m, 2)
     captured = []
-    alg = make_algorithm("fomaml", m.parameters(), dict(inner_steps=2, inner_lr=0.05, inner_opt="sgd"),
-                         reduce_fn=lambda ts: captured.extend(t.clone() for t in ts) or ts)
+    alg = make_algorithm(
+        "fomaml",
+        m.parameters(),
+        dict(inner_steps=2, inner_lr=0.05, inner_opt="sgd"),
+        reduce_fn=lambda ts: captured.extend(t.clone() for t in ts) or ts,
+    )
     ref = make_module(0)
     ref_task = make_task(ref, 2)
     alg.meta_step([task], 0, torch.Generator().manual_seed(3))
@@ -140,7 +153,9 @@ def test_config_errors():
 
 
 def test_reptile_outer_lr_anneals_linearly():
-    alg = make_algorithm("reptile", make_module(0).parameters(), dict(outer_lr=1.0, outer_lr_final=0.2, total_steps=10))
+    alg = make_algorithm(
+        "reptile", make_module(0).parameters(), dict(outer_lr=1.0, outer_lr_final=0.2, total_steps=10)
+    )
     assert [round(alg.outer_lr_at(s), 6) for s in (0, 5, 10, 20)] == [1.0, 0.6, 0.2, 0.2]
 
 
@@ -148,7 +163,9 @@ def test_metasgd_normalized_alpha_makes_first_step_inner_lr_sized():
     """alpha_init="normalized": before the first outer step α_i = inner_lr / RMS(∇_i L) over that step's tasks."""
     m = make_module(0)
     tasks = [make_task(m, 3), make_task(m, 4)]
-    alg = make_algorithm("metasgd", m.parameters(), dict(inner_steps=1, inner_lr=0.01, alpha_init="normalized"))
+    alg = make_algorithm(
+        "metasgd", m.parameters(), dict(inner_steps=1, inner_lr=0.01, alpha_init="normalized")
+    )
     assert not alg.calibrated
     ref = make_module(0)
     rms = [torch.zeros(()) for _ in ref.parameters()]

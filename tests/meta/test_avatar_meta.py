@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import alteredavatar.adapt.run as adapt_run
+from alteredavatar.adapt.loop import AdaptConfig
 from alteredavatar.adapt.run import file_sha256, meta_init_path
 from alteredavatar.adapt.style_file import apply_style, load_style
 from alteredavatar.avatar.pretrained import PRETRAINED_NET, load_avatar_net, load_avatar_with_reference
@@ -15,7 +16,6 @@ from alteredavatar.meta.avatar_tasks import AvatarTaskFamily, TaskFamilyConfig, 
 from alteredavatar.meta.bank import ProceduralStyles, StyleBank, StyleBankConfig, StyleSplit
 from alteredavatar.meta.config import load_meta_config
 from alteredavatar.meta.run import meta_train
-from alteredavatar.adapt.loop import AdaptConfig
 
 TINY_RUN = """
 algorithm: reptile
@@ -42,7 +42,9 @@ def bank(train: dict) -> StyleBank:
 
 def test_sampler_is_deterministic_and_splits_tasks_across_ranks(tiny_net_path):
     styles = bank({"kinds": ("stripes", "marble", "dots"), "seeds": "0-3"})
-    fam = AvatarTaskFamily(load_avatar_net(tiny_net_path), TaskFamilyConfig(adapt=AdaptConfig(batch=1, res=32)))
+    fam = AvatarTaskFamily(
+        load_avatar_net(tiny_net_path), TaskFamilyConfig(adapt=AdaptConfig(batch=1, res=32))
+    )
     sample = fam.sampler(styles.train, tasks_per_rank=2, seed=0)
     one = [t.name for t in sample(5, 0, 1)]
     assert one == [t.name for t in sample(5, 0, 1)]
@@ -72,9 +74,29 @@ def test_meta_train_cli_writes_init_and_stylize_starts_from_it(tmp_path, tiny_ne
 
     write_png(to_uint8(procedural_style("noise", 5, 32)[None])[0], style)
     sty = tmp_path / "sty"
-    args = ["stylize", "--net", str(tiny_net_path), "--out", str(sty), "--style.image", str(style),
-            "--style.guidance", "texture", "--adapt.steps", "1", "--adapt.batch", "1", "--adapt.res", "32",
-            "--output.frames", "2", "--output.res", "32", "--output.ssaa", "1"]
+    args = [
+        "stylize",
+        "--net",
+        str(tiny_net_path),
+        "--out",
+        str(sty),
+        "--style.image",
+        str(style),
+        "--style.guidance",
+        "texture",
+        "--adapt.steps",
+        "1",
+        "--adapt.batch",
+        "1",
+        "--adapt.res",
+        "32",
+        "--output.frames",
+        "2",
+        "--output.res",
+        "32",
+        "--output.ssaa",
+        "1",
+    ]
     assert main(args) == 0
     used = json.loads((sty / "style.json").read_text())
     assert used["init"] == "meta:init.safetensors" and used["lr"] == 0.02
@@ -86,14 +108,19 @@ def test_meta_train_cli_writes_init_and_stylize_starts_from_it(tmp_path, tiny_ne
 
 def test_tasks_of_one_step_draw_different_random_streams(tiny_net_path):
     styles = bank({"kinds": ("stripes",), "seeds": "0"})
-    fam = AvatarTaskFamily(load_avatar_net(tiny_net_path), TaskFamilyConfig(adapt=AdaptConfig(batch=1, res=32)))
+    fam = AvatarTaskFamily(
+        load_avatar_net(tiny_net_path), TaskFamilyConfig(adapt=AdaptConfig(batch=1, res=32))
+    )
     a, b = fam.sampler(styles.train, tasks_per_rank=2, seed=0)(3, 0, 1)
     assert a.name.split("@")[0] == b.name.split("@")[0] and a.seed != b.seed
 
 
 def test_warm_start_continues_an_earlier_init_and_metasgd_saves_its_rates(tmp_path, tiny_net_path):
-    metasgd = TINY_RUN.replace("algorithm: reptile", "algorithm: metasgd\nmetasgd: {inner_steps: 1, "
-                               "inner_lr: 0.02, outer_lr: 0.01, alpha_init: normalized}")
+    metasgd = TINY_RUN.replace(
+        "algorithm: reptile",
+        "algorithm: metasgd\nmetasgd: {inner_steps: 1, "
+        "inner_lr: 0.02, outer_lr: 0.01, alpha_init: normalized}",
+    )
     meta_train(tiny_config(tmp_path, metasgd, "a"), tmp_path / "a", net_path=tiny_net_path, progress=False)
     init_a, _ = load_style(tmp_path / "a" / "init.safetensors")
     rates, rates_meta = load_style(tmp_path / "a" / "init_alpha.safetensors")
@@ -101,9 +128,13 @@ def test_warm_start_continues_an_earlier_init_and_metasgd_saves_its_rates(tmp_pa
     assert rates_meta["kind"] == "meta-sgd-rates"
 
     # Stage 2 starts from stage 1's init; with a negligible outer rate it ends where it started.
-    second = tiny_config(tmp_path, TINY_RUN.replace("outer_lr: 1.0, outer_lr_final: 0.5",
-                                                    "outer_lr: 1.0e-12, outer_lr_final: 1.0e-12")
-                         .replace("seed: 0}", f"seed: 0, init: {tmp_path / 'a' / 'init.safetensors'}}}"), "second")
+    second = tiny_config(
+        tmp_path,
+        TINY_RUN.replace(
+            "outer_lr: 1.0, outer_lr_final: 0.5", "outer_lr: 1.0e-12, outer_lr_final: 1.0e-12"
+        ).replace("seed: 0}", f"seed: 0, init: {tmp_path / 'a' / 'init.safetensors'}}}"),
+        "second",
+    )
     meta_train(second, tmp_path / "b", net_path=tiny_net_path, progress=False)
     init_b, meta_b = load_style(tmp_path / "b" / "init.safetensors")
     unstylized = load_avatar_net(tiny_net_path).style_state()
@@ -113,7 +144,9 @@ def test_warm_start_continues_an_earlier_init_and_metasgd_saves_its_rates(tmp_pa
     assert meta_b["config"]["train"]["init"].endswith("init.safetensors")
     assert meta_b["warm_start"]["config"]["algorithm"] == "metasgd"  # stage 1's provenance travels along
 
-    missing = tiny_config(tmp_path, TINY_RUN.replace("seed: 0}", "seed: 0, init: nowhere/init.safetensors}"), "c")
+    missing = tiny_config(
+        tmp_path, TINY_RUN.replace("seed: 0}", "seed: 0, init: nowhere/init.safetensors}"), "c"
+    )
     with pytest.raises(ConfigError, match="train.init: nowhere"):
         meta_train(missing, tmp_path / "c", net_path=tiny_net_path, progress=False)
 
@@ -131,7 +164,9 @@ def test_geometry_score_is_zero_when_unchanged_and_reports_displacement_in_mm(ti
     avatar, source = load_avatar_with_reference("builtin:ada", net_path=tiny_net_path)
     assert geometry_score(avatar, source) == 0.0
     with torch.no_grad():  # shift the finest bias map: moves albedo and displacement
-        avatar.net.mappers[-1].conv2.bias.add_(torch.linspace(-2, 2, avatar.net.mappers[-1].conv2.bias.numel()))
+        avatar.net.mappers[-1].conv2.bias.add_(
+            torch.linspace(-2, 2, avatar.net.mappers[-1].conv2.bias.numel())
+        )
     moved = geometry_score(avatar, source)
     assert 0.01 < moved <= 10.0 + 1e-4, moved  # displacement is at most 1 cm (tanh), so RMS <= 10 mm
 
@@ -139,15 +174,27 @@ def test_geometry_score_is_zero_when_unchanged_and_reports_displacement_in_mm(ti
 def test_meta_train_with_clip_guidance_on_text_prompts(tmp_path, tiny_net_path, tiny_clip_path):
     """Prompts as tasks (CLIP guidance, a tiny CLIP): the init moves, and the periodic held-out evaluation
     scores the text styles by CLIP similarity to their prompts."""
-    cfg = tiny_config(tmp_path, TINY_RUN.replace("tasks: {guidance: texture,", f"tasks: {{guidance: clip, clip: {tiny_clip_path},")
-                      .replace("train: {procedural: {kinds: [stripes, marble], seeds: 0-1}}",
-                               'train: {texts: ["a marble statue", "a comic book drawing"]}')
-                      .replace('held_out: {procedural: {kinds: [dots], seeds: "100"}}',
-                               'held_out: {texts: ["a bronze sculpture"], procedural: {kinds: [dots], seeds: "100"}}')
-                      .replace("eval: {styles: 1,", "eval: {styles: 2,"), "clip")
+    cfg = tiny_config(
+        tmp_path,
+        TINY_RUN.replace("tasks: {guidance: texture,", f"tasks: {{guidance: clip, clip: {tiny_clip_path},")
+        .replace(
+            "train: {procedural: {kinds: [stripes, marble], seeds: 0-1}}",
+            'train: {texts: ["a marble statue", "a comic book drawing"]}',
+        )
+        .replace(
+            'held_out: {procedural: {kinds: [dots], seeds: "100"}}',
+            'held_out: {texts: ["a bronze sculpture"], procedural: {kinds: [dots], seeds: "100"}}',
+        )
+        .replace("eval: {styles: 1,", "eval: {styles: 2,"),
+        "clip",
+    )
     summary = meta_train(cfg, tmp_path / "clip", net_path=tiny_net_path, progress=False)
     (entry,) = summary["history"]
-    assert set(entry) == {"step", "held_out_clip_text_similarity_after_1_steps", "held_out_style_after_1_steps"}
+    assert set(entry) == {
+        "step",
+        "held_out_clip_text_similarity_after_1_steps",
+        "held_out_style_after_1_steps",
+    }
     assert -1.0 <= entry["held_out_clip_text_similarity_after_1_steps"] <= 1.0
     init, meta = load_style(tmp_path / "clip" / "init.safetensors")
     assert meta["guidance"] == "clip" and meta["config"]["tasks"]["clip"] == str(tiny_clip_path)
@@ -158,9 +205,14 @@ def test_meta_train_with_clip_guidance_on_text_prompts(tmp_path, tiny_net_path, 
 def test_meta_train_without_clip_weights_fails_before_any_work(tmp_path, tiny_net_path):
     """Missing CLIP weights: a clear error naming the config key, before a checkpoint or output is written."""
     missing = tmp_path / "no_clip_here"
-    cfg = tiny_config(tmp_path, TINY_RUN.replace("tasks: {guidance: texture,", f"tasks: {{guidance: clip, clip: {missing},")
-                      .replace("train: {procedural: {kinds: [stripes, marble], seeds: 0-1}}",
-                               'train: {texts: ["a marble statue"]}'), "clip")
+    cfg = tiny_config(
+        tmp_path,
+        TINY_RUN.replace("tasks: {guidance: texture,", f"tasks: {{guidance: clip, clip: {missing},").replace(
+            "train: {procedural: {kinds: [stripes, marble], seeds: 0-1}}",
+            'train: {texts: ["a marble statue"]}',
+        ),
+        "clip",
+    )
     with pytest.raises(AssetMissingError, match=r"--tasks.clip DIR"):
         meta_train(cfg, tmp_path / "out", net_path=tiny_net_path, progress=False)
     assert not (tmp_path / "out").exists()

@@ -3,7 +3,7 @@ import pytest
 from alteredavatar.errors import ConfigError
 from alteredavatar.export.media import to_uint8, write_png
 from alteredavatar.guidance.procedural import KINDS, procedural_style
-from alteredavatar.meta.bank import StyleBank, StyleBankConfig, StyleSplit, ProceduralStyles
+from alteredavatar.meta.bank import ProceduralStyles, StyleBank, StyleBankConfig, StyleSplit
 from alteredavatar.meta.config import load_meta_config
 
 
@@ -36,7 +36,7 @@ def test_procedural_styles_are_deterministic_and_varied():
     assert a.equal(b)
     assert not a.equal(procedural_style("marble", 4, 32))
     means = [procedural_style(k, 0, 32).mean((1, 2)) for k in KINDS]
-    assert min((m1 - m2).abs().sum() for i, m1 in enumerate(means) for m2 in means[i + 1:]) > 0.01
+    assert min((m1 - m2).abs().sum() for i, m1 in enumerate(means) for m2 in means[i + 1 :]) > 0.01
 
 
 def split(**procedural) -> StyleSplit:

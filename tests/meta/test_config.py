@@ -33,20 +33,23 @@ def test_yaml_overrides_only_what_it_names(tmp_path):
     assert cfg.styles.root == str(tmp_path)  # style paths are relative to the file
 
 
-@pytest.mark.parametrize("text,message", [
-    ("train: {outer_steps: ten}", "`train.outer_steps` must be int, got str 'ten'"),
-    ("42", "the config must be a mapping"),
-    ("tasks: [a, b]", "`tasks` must be a mapping"),
-    ("algoritm: fomaml", "unknown key `algoritm`"),
-    ("reptile: {inner_stepz: 3}", "unknown key `reptile.inner_stepz`"),
-    ("train: {outer_steps: -5}", "train.outer_steps must be >= 1, got -5"),
-    ("algorithm: maml", "`algorithm` must be one of reptile, fomaml, metasgd"),
-    ("tasks: {identities: ada}", "`tasks.identities` must be a list"),
-    ("train: {outer_steps: true}", "`train.outer_steps` must be int, got bool"),
-    ("reptile: {inner_lr: 0}", "reptile.inner_lr and outer_lr must be > 0"),
-    ("styles: {train: {procedural: {seeds: x-y}}}", "procedural seeds must be a range"),
-    ("train: {outer_steps: [1}", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("train: {outer_steps: ten}", "`train.outer_steps` must be int, got str 'ten'"),
+        ("42", "the config must be a mapping"),
+        ("tasks: [a, b]", "`tasks` must be a mapping"),
+        ("algoritm: fomaml", "unknown key `algoritm`"),
+        ("reptile: {inner_stepz: 3}", "unknown key `reptile.inner_stepz`"),
+        ("train: {outer_steps: -5}", "train.outer_steps must be >= 1, got -5"),
+        ("algorithm: maml", "`algorithm` must be one of reptile, fomaml, metasgd"),
+        ("tasks: {identities: ada}", "`tasks.identities` must be a list"),
+        ("train: {outer_steps: true}", "`train.outer_steps` must be int, got bool"),
+        ("reptile: {inner_lr: 0}", "reptile.inner_lr and outer_lr must be > 0"),
+        ("styles: {train: {procedural: {seeds: x-y}}}", "procedural seeds must be a range"),
+        ("train: {outer_steps: [1}", "not valid YAML"),
+    ],
+)
 def test_bad_yaml_is_refused_naming_the_key(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
     path.write_text(text)

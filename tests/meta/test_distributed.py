@@ -28,11 +28,25 @@ def _free_port() -> int:
 
 
 def _launch(out: Path, world: int = 2, timeout: float = 60) -> None:
-    env = {**os.environ, "WORLD_SIZE": str(world), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()),
-           "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    procs = [subprocess.Popen([sys.executable, str(WORKER), str(out)], cwd=ROOT,
-                              env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for r in range(world)]
+    env = {
+        **os.environ,
+        "WORLD_SIZE": str(world),
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(_free_port()),
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), str(out)],
+            cwd=ROOT,
+            env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for r in range(world)
+    ]
     try:
         logs = [p.communicate(timeout=timeout)[0] for p in procs]
     finally:
@@ -58,7 +72,10 @@ def test_two_processes_equal_one_process(tmp_path):
         cfg = TrainConfig(outer_steps=4, checkpoint_every=2, seed=3)
         MetaTrainer(alg, sampler(m, per_step=2), cfg, tmp_path / "single" / name).run(progress=False)
         single = learned_tensors(alg)
-        r0, r1 = _theta(tmp_path / f"{name}-rank0.safetensors"), _theta(tmp_path / f"{name}-rank1.safetensors")
+        r0, r1 = (
+            _theta(tmp_path / f"{name}-rank0.safetensors"),
+            _theta(tmp_path / f"{name}-rank1.safetensors"),
+        )
         assert all(torch.equal(a, b) for a, b in zip(r0, r1)), f"{name}: ranks diverged"
         for a, b in zip(single, r0):
             torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
@@ -66,8 +83,13 @@ def test_two_processes_equal_one_process(tmp_path):
 
     # interrupted (stop after 3, checkpoint at 2) + resumed 2-process run == uninterrupted 2-process run
     for r in (0, 1):
-        assert all(torch.equal(a, b) for a, b in zip(_theta(tmp_path / f"resumed-rank{r}.safetensors"),
-                                                     _theta(tmp_path / "reptile-rank0.safetensors")))
+        assert all(
+            torch.equal(a, b)
+            for a, b in zip(
+                _theta(tmp_path / f"resumed-rank{r}.safetensors"),
+                _theta(tmp_path / "reptile-rank0.safetensors"),
+            )
+        )
 
     # a non-finite loss on rank 1 fails both ranks (no hang): rank 1 names the task, rank 0 the bad update
     e0, e1 = (json.loads((tmp_path / f"rank{r}.json").read_text())["error"] for r in (0, 1))

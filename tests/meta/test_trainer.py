@@ -10,8 +10,16 @@ from alteredavatar.meta.algorithms import make_algorithm
 from alteredavatar.meta.task import Task
 from alteredavatar.meta.trainer import CKPT_JSON, CKPT_TENSORS, MetaTrainer, TrainConfig
 
-from .synthetic import (ALG_CONFIGS, HELD_OUT, algorithm_name, interrupted, learned_tensors, make_module, make_task,
-                        sampler)
+from .synthetic import (
+    ALG_CONFIGS,
+    HELD_OUT,
+    algorithm_name,
+    interrupted,
+    learned_tensors,
+    make_module,
+    make_task,
+    sampler,
+)
 
 CFGS = ALG_CONFIGS
 
@@ -62,7 +70,10 @@ def test_interrupted_and_resumed_run_is_bit_identical(tmp_path, name, every):
     assert [h["step"] for h in res2.history] == [2, 4, 6] and res2.history == res_full.history
     # The resumed run records where each stretch ran (here both on this machine, one process).
     assert res_full.segments == [{"from_step": 0, "world_size": 1}]
-    assert res2.segments == [{"from_step": 0, "world_size": 1}, {"from_step": res2.resumed_from, "world_size": 1}]
+    assert res2.segments == [
+        {"from_step": 0, "world_size": 1},
+        {"from_step": res2.resumed_from, "world_size": 1},
+    ]
 
 
 def test_checkpoint_files_and_eval_restores_params(tmp_path):
@@ -121,8 +132,11 @@ def test_log_file_gets_a_line_per_checkpoint_and_evaluation(tmp_path, capsys):
     tr = _trainer("reptile", tmp_path, steps=4, every=2, eval_every=4, with_eval=True)
     res = tr.run(progress=True)
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("meta-train [reptile] step")]
-    assert [ln.split(":")[0] for ln in lines] == ["meta-train [reptile] step 2/4", "meta-train [reptile] step 4/4",
-                                                    "meta-train [reptile] step 4/4"]
+    assert [ln.split(":")[0] for ln in lines] == [
+        "meta-train [reptile] step 2/4",
+        "meta-train [reptile] step 4/4",
+        "meta-train [reptile] step 4/4",
+    ]
     mean_loss = sum(r["loss"] for r in res.train_log[:2]) / 2
     assert f"loss {mean_loss:.4g} -> " in lines[0] and "mean of last 2" in lines[0] and "s/step" in lines[0]
     assert f"heldout {res.history[0]['heldout']:.4g}" in lines[1]  # the evaluation, then step 4's checkpoint

@@ -6,8 +6,10 @@ import torch
 from alteredavatar.raster import barycentrics, nvdiffrast_available, rasterize
 from alteredavatar.render.cameras import front_views
 
-pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and nvdiffrast_available()),
-                                reason="needs CUDA and the optional nvdiffrast package")
+pytestmark = pytest.mark.skipif(
+    not (torch.cuda.is_available() and nvdiffrast_available()),
+    reason="needs CUDA and the optional nvdiffrast package",
+)
 
 
 def test_nvdiffrast_matches_the_reference_on_the_head(ada):

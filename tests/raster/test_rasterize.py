@@ -2,13 +2,15 @@ import numpy as np
 import pytest
 import torch
 
-from alteredavatar.render.cameras import orbit
 from alteredavatar.raster.rasterize import barycentrics, interpolate, rasterize
+from alteredavatar.render.cameras import orbit
 
 
 def _quad_scene(dtype=torch.float64):
     """Two overlapping triangles in screen space; triangle 1 is nearer."""
-    screen = torch.tensor([[[2.0, 2.0], [14.0, 3.0], [3.0, 13.0], [4.0, 4.0], [15.0, 6.0], [6.0, 15.0]]], dtype=dtype)
+    screen = torch.tensor(
+        [[[2.0, 2.0], [14.0, 3.0], [3.0, 13.0], [4.0, 4.0], [15.0, 6.0], [6.0, 15.0]]], dtype=dtype
+    )
     depth = torch.tensor([[2.0, 2.5, 3.0, 1.0, 1.2, 1.4]], dtype=dtype)
     faces = torch.tensor([[0, 1, 2], [3, 4, 5]])
     return screen, depth, faces

@@ -3,9 +3,9 @@ import torch
 from alteredavatar.avatar.expressions import preset, presets, sample_expressions
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.avatar.network import AvatarNet
+from alteredavatar.raster import vertex_normals
 from alteredavatar.render.avatar import render_avatar
 from alteredavatar.render.cameras import Cameras, ViewSamplerConfig, orbit, sample_views
-from alteredavatar.raster import vertex_normals
 from alteredavatar.render.renderer import RenderConfig, render_mesh
 
 
@@ -74,6 +74,13 @@ def test_named_presets_are_distinct_and_jaw_open_opens_the_mouth(ada):
     assert torch.cdist(table, table).fill_diagonal_(1).min() > 0.1
     cfg = RenderConfig(res=64, background=(0.0, 0.0, 0.0))
     cams = orbit(torch.zeros(2), torch.zeros(2))
-    img = render_mesh(ada.posed(torch.stack([preset("neutral"), preset("jaw_open")])), ada.faces, ada.uvs,
-                      ada.albedo[None], cams, cfg, ada.weld).image
+    img = render_mesh(
+        ada.posed(torch.stack([preset("neutral"), preset("jaw_open")])),
+        ada.faces,
+        ada.uvs,
+        ada.albedo[None],
+        cams,
+        cfg,
+        ada.weld,
+    ).image
     assert (img[0] - img[1]).abs().mean() > 0.002
