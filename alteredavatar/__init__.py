@@ -2,7 +2,8 @@
 
 The sub-packages are the pipeline, and imports point only down it (tests/test_layout.py checks):
 
-    raster    differentiable triangle rasterizer (PyTorch reference, optional nvdiffrast), normals, texture lookup
+    raster    differentiable triangle rasterizer (PyTorch reference, optional nvdiffrast), normals,
+              texture lookup
     avatar    meshes, blendshapes, identities, the avatar network and its style parameters
     render    cameras, shading, avatar frames, turntables and grids
     guidance  VGG16 / CLIP / texture-statistics style losses, procedural styles, image helpers

@@ -98,7 +98,8 @@ class FitAvatar:
 
 @dataclass
 class Stylize(StylizeJob):
-    """Stylize an avatar from a text prompt, a style image, or both; writes a style file, video, grid, metrics."""
+    """Stylize an avatar from a text prompt, a style image, or both; writes a style file, video, grid,
+    metrics."""
 
     def run(self) -> dict:
         return stylize(self)
@@ -147,7 +148,8 @@ def stylize(job: StylizeJob, style_image=None, intro: str = "") -> dict:
         console.print(
             "[yellow]interrupted[/yellow]:",
             escape(
-                f"stopped after {meta['steps']} of {meta['steps_requested']} steps; kept the style learned so far, "
+                f"stopped after {meta['steps']} of {meta['steps_requested']} steps; "
+                "kept the style learned so far, "
                 f"with its metrics and renders, in {job.out}"
             ),
         )
@@ -183,7 +185,8 @@ class Export:
     """Write a stylized avatar as an animatable glTF binary: mesh, PNG texture, 52 ARKit morph targets.
 
     `alteredavatar export STYLE_DIR --glb OUT.glb`, or `alteredavatar export --unstylized --glb OUT.glb` for
-    the plain avatar. Opens in three.js, Blender, Unity/Unreal; morph targets are named in mesh.extras.targetNames.
+    the plain avatar. Opens in three.js, Blender, Unity/Unreal; morph targets are named in
+    mesh.extras.targetNames.
     """
 
     glb: Path
@@ -248,8 +251,8 @@ class MetaTrain:
     `alteredavatar meta-train CONFIG [flags]`: CONFIG is a preset (texture-stage1, texture-stage2, texture,
     texture-fomaml, texture-metasgd, clip; see alteredavatar/meta/presets.py) or a YAML file of the same keys;
     any field can then be overridden by its flag. Runs on N processes with `torchrun --nproc-per-node N -m
-    alteredavatar.cli meta-train CONFIG` (docs/meta_learning.md). Checkpoints every few outer steps; `--resume`
-    continues bit-identically.
+    alteredavatar.cli meta-train CONFIG` (docs/meta_learning.md). Checkpoints every few outer
+    steps; `--resume` continues bit-identically.
     """
 
     run: Annotated[MetaTrainConfig, tyro.conf.arg(name="")] = field(default_factory=MetaTrainConfig)
@@ -361,7 +364,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd = tyro.extras.subcommand_cli_from_dict(  # config checks in __post_init__ may raise
                 COMMANDS,
                 args=argv,
-                description="Stylize animatable 3D head avatars fast. Add --debug to any command for tracebacks.",
+                description="Stylize animatable 3D head avatars fast. "
+                "Add --debug to any command for tracebacks.",
             )
             cmd.run()
         except AlteredAvatarError as exc:

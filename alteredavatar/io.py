@@ -103,6 +103,6 @@ def load_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[st
     try:
         with safe_open(str(path), framework="pt") as fh:
             meta = fh.metadata() or {}
-            return {k: fh.get_tensor(k) for k in fh.keys()}, meta
+            return {k: fh.get_tensor(k) for k in fh.keys()}, meta  # noqa: SIM118 (safe_open is not iterable)
     except Exception as exc:  # safetensors raises several types for corrupt headers
         raise AlteredAvatarError(f"{path}: not a readable safetensors file ({exc})") from None

@@ -19,7 +19,8 @@ NetPath = Annotated[
 Overwrite = Annotated[
     bool,
     tyro.conf.arg(
-        help="Replace a previous run's outputs in --out (without it such a folder is refused). Either way the "
+        help="Replace a previous run's outputs in --out (without it such a folder is refused). "
+        "Either way the "
         "new outputs appear together at the end of the run; an interrupted or failed run leaves --out as "
         "it was."
     ),

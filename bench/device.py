@@ -111,7 +111,8 @@ def main() -> None:
     (RESULTS / "device.json").write_text(json.dumps(report, indent=1) + "\n")
     lines = [
         "Seconds per step of the product's loops (texture guidance, 128 px, batch 4, identity ada), "
-        f"median (min-max) over {args.repeats} stylize steps and {args.outer_repeats} outer steps after warm-up; "
+        f"median (min-max) over {args.repeats} stylize steps and {args.outer_repeats} outer steps "
+        "after warm-up; "
         f"torch {torch.__version__}.",
         "",
         "| device | stylize step | 60-step stylize | Reptile outer step (1 task x 10 inner) |",
@@ -127,8 +128,10 @@ def main() -> None:
         cpu, gpu = rows
         lines += [
             "",
-            f"CUDA speed-up on this machine: {cpu['stylize_step_s']['median'] / gpu['stylize_step_s']['median']:.1f}x "
-            f"per stylize step, {cpu['outer_step_s']['median'] / gpu['outer_step_s']['median']:.1f}x per outer step.",
+            "CUDA speed-up on this machine: "
+            f"{cpu['stylize_step_s']['median'] / gpu['stylize_step_s']['median']:.1f}x "
+            "per stylize step, "
+            f"{cpu['outer_step_s']['median'] / gpu['outer_step_s']['median']:.1f}x per outer step.",
         ]
     (RESULTS / "device.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -78,8 +78,9 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "export.json").write_text(json.dumps(result, indent=1) + "\n")
     md = [
-        f"Export: builtin:ada{' + ' + str(args.style) if args.style else ' (unstylized)'}, {summary['vertices']} "
-        f"vertices, {summary['triangles']} triangles, {summary['morph_targets']} morph targets (POSITION + NORMAL), "
+        f"Export: builtin:ada{' + ' + str(args.style) if args.style else ' (unstylized)'}, "
+        f"{summary['vertices']} vertices, {summary['triangles']} triangles, "
+        f"{summary['morph_targets']} morph targets (POSITION + NORMAL), "
         f"texture {cfg.texture_res} px; {args.threads} CPU thread(s), torch {torch.__version__}, median of "
         f"{args.repeat} runs (machine load average {os.getloadavg()[0]:.1f} at the end).",
         "",

@@ -221,7 +221,8 @@ def median_if_recorded(values) -> float | None:
 def steps_to_stay(points: list[dict], target: float, judge: str = "style") -> int | None:
     """First checkpoint from which every later one (to the end of the run) is at or under `target`.
 
-    Stricter than `steps_to_reach` where a curve jumps (large Adam steps): a lucky early dip does not count."""
+    Stricter than `steps_to_reach` where a curve jumps (large Adam steps): a lucky early dip does not
+    count."""
     for i, p in enumerate(points):
         if all(q[judge] <= target for q in points[i:]):
             return p["step"]
@@ -267,15 +268,19 @@ def summarize(
         med_stay = statistics.median(x["stay_steps"] if x["stay_steps"] is not None else inf for x in rows)
         med_s = statistics.median(x["seconds"] if x["seconds"] is not None else inf for x in rows)
         base_s = statistics.median(x["baseline_seconds"] for x in rows)
-        finite = lambda v: v if v != inf else None  # noqa: E731
+        finite = lambda v, inf=inf: v if v != inf else None  # noqa: E731
+        within = sum(x["steps"] is not None and x["steps"] <= baseline_steps / 10 for x in rows)
+        stay_within = sum(
+            x["stay_steps"] is not None and x["stay_steps"] <= baseline_steps / 10 for x in rows
+        )
         out[name] = {
             "per_style": rows,
             "reached": f"{sum(x['steps'] is not None for x in rows)}/{len(rows)}",
-            "within_10x": f"{sum(x['steps'] is not None and x['steps'] <= baseline_steps / 10 for x in rows)}/{len(rows)}",
+            "within_10x": f"{within}/{len(rows)}",
             "median_steps": finite(med),
             "step_ratio": baseline_steps / med if med not in (0, inf) else None,
             "median_seconds": finite(med_s),
-            "stay_within_10x": f"{sum(x['stay_steps'] is not None and x['stay_steps'] <= baseline_steps / 10 for x in rows)}/{len(rows)}",
+            "stay_within_10x": f"{stay_within}/{len(rows)}",
             "median_stay_steps": finite(med_stay),
             "median_ratio_at_10": statistics.median(x["style_at_10"] / x["target"] for x in rows),
             "seconds_ratio": base_s / med_s if med_s not in (0, inf) else None,
@@ -320,8 +325,8 @@ def look_sheet(
 ) -> None:
     """One row per init: the style image, then front/neutral and 45°/smile renders at step 0 and after
     `steps` product steps on `entry` (seed 0). Numbers can be gamed by a pattern no one would call the
-    style (docs/experiments.md, wider mappers); this sheet is the check a person makes. `extra`: curve() keyword
-    arguments per init (its learned rates, or an objective)."""
+    style (docs/experiments.md, wider mappers); this sheet is the check a person makes. `extra`: curve()
+    keyword arguments per init (its learned rates, or an objective)."""
     import torch.nn.functional as F
     from PIL import Image, ImageDraw  # Pillow comes with matplotlib (the bench extra)
 
@@ -429,7 +434,8 @@ def write_markdown(report: dict, n_styles: int, baseline_steps: int, stem: str =
             lines += [
                 f"**{report[key]['label']}, judged by the {JUDGE_LABELS[judge]}**",
                 "",
-                "| init | meta-training | reached (within run) | >= 10x (<= 10 steps) | median steps | step ratio | "
+                "| init | meta-training | reached (within run) | >= 10x (<= 10 steps) | "
+                "median steps | step ratio | "
                 "median seconds | seconds ratio | stays under from <= 10 steps | median steps to stay | "
                 "style @10 / target | style @5 | style @10 | identity @10 | geometry @10 (mm) | dlib @10 |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -437,14 +443,18 @@ def write_markdown(report: dict, n_styles: int, baseline_steps: int, stem: str =
             for name, s in summary.items():
                 miss = f"> {s['meta_steps']}"
                 fmt = lambda v, f="{:.1f}", m=miss: m if v is None else f.format(v)  # noqa: E731
+                below = "< " + str(round(baseline_steps / s["meta_steps"], 1)) + "x"
                 lines.append(
                     f"| {name} | {report['budgets'].get(name, '-')} | {s['reached']} | {s['within_10x']} | "
-                    f"{fmt(s['median_steps'], '{:g}')} | {fmt(s['step_ratio'], '{:.1f}x', '< ' + str(round(baseline_steps / s['meta_steps'], 1)) + 'x')} | "
-                    f"{fmt(s['median_seconds'], '{:.1f}', '-')} | {fmt(s['seconds_ratio'], '{:.1f}x', '-')} | "
+                    f"{fmt(s['median_steps'], '{:g}')} | {fmt(s['step_ratio'], '{:.1f}x', below)} | "
+                    f"{fmt(s['median_seconds'], '{:.1f}', '-')} | "
+                    f"{fmt(s['seconds_ratio'], '{:.1f}x', '-')} | "
                     f"{s.get('stay_within_10x', '-')} | {fmt(s.get('median_stay_steps'), '{:g}')} | "
                     f"{s.get('median_ratio_at_10', float('nan')):.2f} | "
-                    f"{s['median_style_at_5']:.4f} | {s['median_style_at_10']:.4f} | {s['median_identity_at_10']:.4f} | "
-                    f"{fmt(s.get('median_geometry_at_10'), '{:.3f}', '-')} | {fmt(s.get('median_dlib_at_10'), '{:.3f}', '-')} |"
+                    f"{s['median_style_at_5']:.4f} | {s['median_style_at_10']:.4f} | "
+                    f"{s['median_identity_at_10']:.4f} | "
+                    f"{fmt(s.get('median_geometry_at_10'), '{:.3f}', '-')} | "
+                    f"{fmt(s.get('median_dlib_at_10'), '{:.3f}', '-')} |"
                 )
             lines.append("")
             at = list(next(iter(summary.values()))["steps_to_baseline_at"])

@@ -128,7 +128,8 @@ def main() -> None:
         f"Outputs: {frames}-frame turntable and the 3 x 6 expression grid, {args.threads} CPU threads, torch "
         f"{torch.__version__}; median of {args.repeat} runs, measured side by side.",
         "",
-        f"| output | old ({OLD.res} px, ssaa {OLD.ssaa:g}, {OLD.shading}) s | new ({new.res} px, ssaa {new.ssaa:g}, "
+        f"| output | old ({OLD.res} px, ssaa {OLD.ssaa:g}, {OLD.shading}) s | "
+        f"new ({new.res} px, ssaa {new.ssaa:g}, "
         f"{new.shading}) s | ratio |",
         "|---|---|---|---|",
     ]

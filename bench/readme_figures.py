@@ -62,7 +62,8 @@ def main() -> None:
     imageio.imwrite(DOCS / "strength_sweep.png", np.concatenate(row, axis=1))
     back_of_head(demo, DOCS / "back_of_head.png")
     print(
-        f"wrote {DOCS / 'demo_expressions.png'}, {DOCS / 'strength_sweep.png'} and {DOCS / 'back_of_head.png'}"
+        f"wrote {DOCS / 'demo_expressions.png'}, {DOCS / 'strength_sweep.png'} and "
+        f"{DOCS / 'back_of_head.png'}"
     )
 
 

@@ -79,7 +79,8 @@ def run_key(kind: str, seed: int, guidance: str, subset: str, statistic: str, st
 
 
 def stylize(style: torch.Tensor, guidance: str, subset: str, statistic: str, strength: float):
-    """One product stylization from the unstylized start -> (styled avatar, source avatar, seconds per step)."""
+    """One product stylization from the unstylized start -> (styled avatar, source avatar, seconds per
+    step)."""
     avatar, source = load_avatar_with_reference()
     obj = ObjectiveConfig(strength=strength, **({"seam_weight": 0.0} if statistic == NO_SEAM else {}))
     cfg = AdaptConfig(steps=STEPS, subset=subset)
@@ -243,7 +244,8 @@ def summarize(runs: dict, measured: dict) -> tuple[list[dict], str]:
         f"{torch.get_num_threads()} CPU threads, torch {torch.__version__}, {platform.machine()}.",
         "",
         "| guidance | style params | statistic | strength | styles | texture judge | VGG Gram (colour) | "
-        "VGG Gram (pattern) | view std (pattern) | dlib distance | faces found | expression error | seam ratio |",
+        "VGG Gram (pattern) | view std (pattern) | dlib distance | faces found | expression error | "
+        "seam ratio |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -256,7 +258,8 @@ def summarize(runs: dict, measured: dict) -> tuple[list[dict], str]:
     lines += [
         "",
         f"Timing, measured alone after the runs: a default stylization (60 steps, VGG, both) takes "
-        f"{measured['default_stylize_s']:.1f} s ({measured['default_seconds_per_step']:.2f} s/step; goal 45 s). "
+        f"{measured['default_stylize_s']:.1f} s ({measured['default_seconds_per_step']:.2f} s/step; "
+        "goal 45 s). "
         "One VGG guidance step (fwd+bwd, batch 4, 128 px renders of the head): "
         f"{measured['vgg_step_s']:.3f} s; one CLIP "
         f"ViT-B/32 step (batch 4, 224 px): {measured['clip_step_s']:.3f} s; ratio {measured['ratio']:.2f} "

@@ -1,4 +1,5 @@
-"""Device choice: CPU by default, CUDA when present, never required; the CUDA half runs only where a GPU is."""
+"""Device choice: CPU by default, CUDA when present, never required; the CUDA half runs only where a GPU
+is."""
 
 import json
 from pathlib import Path
@@ -78,7 +79,8 @@ def test_asking_for_cuda_without_one_says_so(monkeypatch, tmp_path, tiny_net_pat
 
 
 def _stylize(tmp_path, net, style, device, monkeypatch):
-    """Stylize 3 steps on `device` (the video is skipped: encoding is tested elsewhere, a GPU box may lack ffmpeg)."""
+    """Stylize 3 steps on `device` (the video is skipped: encoding is tested elsewhere, a GPU box may lack
+    ffmpeg)."""
     import alteredavatar.export.outputs as outputs
 
     monkeypatch.setattr(outputs, "write_mp4", lambda frames, path, fps=24: Path(path).write_bytes(b"skipped"))

@@ -1,4 +1,5 @@
-"""The package's arrows point one way: raster <- avatar <- render <- guidance <- adapt/meta/eval <- export <- cli."""
+"""The package's arrows point one way: raster <- avatar <- render <- guidance <- adapt/meta/eval <- export
+<- cli."""
 
 import ast
 from pathlib import Path

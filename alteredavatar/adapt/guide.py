@@ -38,8 +38,11 @@ class StyleSpec:
     mix: float = 0.5
     """With both text and image: 0 = text only, 1 = image only."""
     guidance: GuidanceKind = "auto"
-    """`auto` (vgg for an image alone, clip when there is text), `vgg` (image; VGG16 feature statistics),
-    `clip` (text and/or image; CLIP weights download on first use) or `texture` (image; no pretrained weights)."""
+    (  # tyro breaks help lines where a docstring does, so this one is split as string pieces
+        "`auto` (vgg for an image alone, clip when there is text), `vgg` (image; VGG16 feature statistics),\n"
+        "`clip` (text and/or image; CLIP weights download on first use) or `texture` (image; no pretrained "
+        "weights)."
+    )
     clip: str = DEFAULT_CLIP
     """CLIP hub id (downloaded once into the Hugging Face cache) or a local directory."""
     offline: bool = False

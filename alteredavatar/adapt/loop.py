@@ -148,7 +148,8 @@ class Stylizer:
         }
 
     def step(self, opt: torch.optim.Optimizer, step: int) -> dict[str, float]:
-        """One update of the style parameters with `opt` (built by the optimizer factory); returns the loss parts."""
+        """One update of the style parameters with `opt` (built by the optimizer factory); returns the
+        loss parts."""
         opt.zero_grad(set_to_none=True)
         loss, parts = self.loss(self.gen)
         if not torch.isfinite(loss):

@@ -1,6 +1,7 @@
 """The stylization objective: style guidance + identity preservation (weighted by strength) + regularizers.
 
-    loss = (1 - s) * L_style + s * w_id * L_identity + w_smooth * TV(dd) + w_mag * mean(dd^2) + w_seam * L_seam
+    loss = (1 - s) * L_style + s * w_id * L_identity + w_smooth * TV(dd) + w_mag * mean(dd^2)
+           + w_seam * L_seam
 
 with s = `strength` in [0, 1]: s = 0 ignores the identity, s = 1 keeps the unstylized avatar, and renders
 move monotonically closer to the unstylized ones as s grows. L_identity is a low-pass image distance
@@ -42,7 +43,8 @@ class ObjectiveConfig:
     crop_size: int = 112
 
     def __post_init__(self) -> None:
-        """Every weight finite and in range, named by its flag (0 lowpass-factor or crop-size crashed torch)."""
+        """Every weight finite and in range, named by its flag (0 lowpass-factor or crop-size crashed
+        torch)."""
         check_range("--objective.strength", self.strength, 0, 1)
         for name in (
             "identity_weight",

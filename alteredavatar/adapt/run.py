@@ -55,7 +55,10 @@ class StylizeJob:
     output: OutputConfig = field(default_factory=OutputConfig)
     net: NetPath = None
     init: str = "auto"
-    """`auto` (meta-learned init when one exists for this network + guidance), `unstylized`, or a style folder."""
+    (  # tyro breaks help lines where a docstring does, so this one is split as string pieces
+        "`auto` (meta-learned init when one exists for this network + guidance), `unstylized`, or a style "
+        "folder."
+    )
     eval_clip: str | None = None
     """A second CLIP (hub id or folder) for the metrics, so they are not judged by the training model."""
     device: DeviceSpec = "auto"

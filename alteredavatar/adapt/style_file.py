@@ -71,7 +71,8 @@ def load_style(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
 
 
 def with_detail(state: dict[str, torch.Tensor], like: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """`state` with the detail-pyramid tensors of `like` added as zeros when it has none (a version-1 style)."""
+    """`state` with the detail-pyramid tensors of `like` added as zeros when it has none (a version-1
+    style)."""
     if any(k.startswith(DETAIL_PREFIX) for k in state):
         return state
     return state | {k: torch.zeros_like(v) for k, v in like.items() if k.startswith(DETAIL_PREFIX)}

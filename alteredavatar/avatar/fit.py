@@ -67,7 +67,7 @@ def fit_avatar_net(cfg: FitConfig | None = None, progress: bool = True) -> tuple
     ]
     with Progress(*cols, disable=not progress) as bar:
         task = bar.add_task("fit", total=cfg.steps, loss=float("nan"))
-        for step in range(cfg.steps):
+        for _ in range(cfg.steps):
             opt.zero_grad(set_to_none=True)
             total = 0.0
             pick = torch.randperm(len(avatars), generator=gen)[: cfg.identities_per_step]

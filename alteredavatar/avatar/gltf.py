@@ -1,8 +1,10 @@
-"""Load a glTF 2.0 head (.glb or .gltf) into an `AvatarMesh`: triangles, TEXCOORD_0, base colour, ARKit morphs.
+"""Load a glTF 2.0 head (.glb or .gltf) into an `AvatarMesh`: triangles, TEXCOORD_0, base colour, ARKit
+morphs.
 
 All meshes the default scene instances are concatenated in world space (node transforms applied; skinned
 meshes are posed by their skin at the file's stored pose). Primitives with different materials share one
-texture atlas. Morph targets are matched to ARKit-52 by name; unknown names are reported, missing ones are zero.
+texture atlas. Morph targets are matched to ARKit-52 by name; unknown names are reported, missing ones are
+zero.
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ assert len(_ARKIT_KEYS) == NUM_EXPR, "ARKit name normalisation must stay one-to-
 
 
 def arkit_index(name: str) -> int | None:
-    """ARKit-52 index of a morph-target name (`jawOpen`, `JawOpen`, `eyeBlink_L`, `mesh.eyeBlinkLeft`), or None."""
+    """ARKit-52 index of a morph-target name (`jawOpen`, `JawOpen`, `eyeBlink_L`, `mesh.eyeBlinkLeft`), or
+    None."""
     return _ARKIT_KEYS.get(_arkit_key(name))
 
 
@@ -82,7 +85,8 @@ def arkit_index(name: str) -> int | None:
 class _Part:
     """One triangle primitive in world space.
 
-    verts: (V, 3) positions; faces: (F, 3) local indices; uvs: (V, 2) v-up; targets: (T, V, 3) world-space deltas.
+    verts: (V, 3) positions; faces: (F, 3) local indices; uvs: (V, 2) v-up; targets: (T, V, 3) world-space
+    deltas.
     """
 
     verts: np.ndarray
@@ -318,7 +322,8 @@ class _Reader:
             source = (tex.extensions or {}).get("EXT_texture_webp", {}).get("source")
         if source is None:
             warnings.warn(
-                f"{self.path}: texture {texture_index} has no image we can read; using a flat colour"
+                f"{self.path}: texture {texture_index} has no image we can read; using a flat colour",
+                stacklevel=2,
             )
             return None
         img = self.gltf.images[source]
@@ -330,7 +335,8 @@ class _Reader:
             data = self._external(img.uri)
         else:
             warnings.warn(
-                f"{self.path}: image {source} has neither a uri nor a bufferView; using a flat colour"
+                f"{self.path}: image {source} has neither a uri nor a bufferView; using a flat colour",
+                stacklevel=2,
             )
             return None
         try:
@@ -338,7 +344,8 @@ class _Reader:
             pil.load()
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             warnings.warn(
-                f"{self.path}: cannot decode image {source} ({_one_line(exc)}); using a flat colour"
+                f"{self.path}: cannot decode image {source} ({_one_line(exc)}); using a flat colour",
+                stacklevel=2,
             )
             return None
         return pil
@@ -496,7 +503,8 @@ def _read_parts(reader: _Reader) -> list[_Part]:
         )
     if skipped or no_uv:
         warnings.warn(
-            f"{reader.path}: skipped primitives without triangles or UVs: {', '.join(skipped + no_uv)}"
+            f"{reader.path}: skipped primitives without triangles or UVs: {', '.join(skipped + no_uv)}",
+            stacklevel=2,
         )
     return parts
 
@@ -514,7 +522,8 @@ def _linear_to_srgb(c: np.ndarray) -> np.ndarray:
 
 
 def _material_rgb(reader: _Reader, material: int | None, width: int, height: int) -> np.ndarray:
-    """(height, width, 3) sRGB base colour of a material: texture x baseColorFactor, else the factor, else grey."""
+    """(height, width, 3) sRGB base colour of a material: texture x baseColorFactor, else the factor, else
+    grey."""
     pbr = reader.gltf.materials[material].pbrMetallicRoughness if material is not None else None
     factor = np.asarray((pbr.baseColorFactor if pbr else None) or [1.0, 1.0, 1.0, 1.0], np.float64)[:3]
     pil = reader.image(pbr.baseColorTexture.index) if pbr and pbr.baseColorTexture is not None else None
@@ -544,7 +553,8 @@ def _albedo_and_uvs(reader: _Reader, parts: list[_Part], size: int) -> tuple[np.
         cells[mat] = (x0, x1, y0, y1)
     if any(((p.uvs < -1e-3) | (p.uvs > 1 + 1e-3)).any() for p in parts):
         warnings.warn(
-            f"{reader.path}: UVs outside [0, 1] were clamped while packing materials into one texture"
+            f"{reader.path}: UVs outside [0, 1] were clamped while packing materials into one texture",
+            stacklevel=2,
         )
     uvs = []
     for p in parts:  # half-texel inset so bilinear lookups stay inside the cell
@@ -562,7 +572,8 @@ def _albedo_and_uvs(reader: _Reader, parts: list[_Part], size: int) -> tuple[np.
 def _map_targets(
     path: Path, parts: list[_Part], num_verts: int
 ) -> tuple[np.ndarray, dict[str, str], list[str]]:
-    """(52, V, 3) ARKit blendshapes, {matched ARKit name: the file's name} in ARKit order, unknown morph names."""
+    """(52, V, 3) ARKit blendshapes, {matched ARKit name: the file's name} in ARKit order, unknown morph
+    names."""
     shapes = np.zeros((NUM_EXPR, num_verts, 3))
     matched: dict[int, str] = {}
     unknown: list[str] = []
@@ -589,10 +600,13 @@ def _map_targets(
         )
         warnings.warn(
             f"{path}: {what}, so the avatar keeps one expression; name morph targets after ARKit "
-            "blendshapes (jawOpen, eyeBlinkLeft, ...) to animate it"
+            "blendshapes (jawOpen, eyeBlinkLeft, ...) to animate it",
+            stacklevel=2,
         )
     elif unknown:
-        warnings.warn(f"{path}: morph targets that are not ARKit-52 names were ignored: {listed}")
+        warnings.warn(
+            f"{path}: morph targets that are not ARKit-52 names were ignored: {listed}", stacklevel=2
+        )
     return shapes, {ARKIT_NAMES[k]: matched[k] for k in sorted(matched)}, unknown
 
 

@@ -88,7 +88,8 @@ def load_avatar(spec: str = DEFAULT_AVATAR, net: AvatarNet | None = None) -> Ani
 def load_avatar_with_reference(
     spec: str = DEFAULT_AVATAR, net_path: str | Path | None = None, device: torch.device | str = "cpu"
 ) -> tuple[AnimatableAvatar, AnimatableAvatar]:
-    """(avatar to stylize, frozen unstylized reference) on two copies of the same network and mesh, on `device`."""
+    """(avatar to stylize, frozen unstylized reference) on two copies of the same network and mesh, on
+    `device`."""
     avatar = load_avatar(spec, load_avatar_net(net_path))
     reference = AnimatableAvatar(avatar.mesh, load_avatar_net(net_path)).requires_grad_(False)
     return avatar.move_to(device), reference.move_to(device)

@@ -27,8 +27,8 @@ class BakedAvatar:
 
     positions (V, 3) f32 neutral, displaced; normals (V, 3) f32 unit; uvs (V, 2) f32 glTF convention (v down);
     faces (F, 3) int64; position_deltas and normal_deltas (52, V, 3) f32 in ARKit order; target_names (52,)
-    the avatar's own morph names where its file had them, else ARKit's; texture (T, T, 3) uint8 neutral albedo,
-    row 0 = top (glTF v = 0).
+    the avatar's own morph names where its file had them, else ARKit's; texture (T, T, 3) uint8 neutral
+    albedo, row 0 = top (glTF v = 0).
     """
 
     positions: np.ndarray
@@ -48,7 +48,8 @@ def single_shape_codes() -> torch.Tensor:
 
 
 def target_names(extras: dict) -> list[str]:
-    """The 52 morph names to write: a loaded file's own names for the shapes it matched, ARKit's for the rest."""
+    """The 52 morph names to write: a loaded file's own names for the shapes it matched, ARKit's for the
+    rest."""
     own = extras.get("target_names") or {}
     return [own.get(n, n) for n in ARKIT_NAMES]
 

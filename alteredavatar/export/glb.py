@@ -1,4 +1,5 @@
-"""Write a baked avatar as one glTF 2.0 binary (.glb) that three.js, Blender, Unity/Unreal and ARKit rigs read.
+"""Write a baked avatar as one glTF 2.0 binary (.glb) that three.js, Blender, Unity/Unreal and ARKit rigs
+read.
 
 Contents: one node, one mesh, one primitive (the head with its eyes, teeth and tongue: they share the UV
 atlas and move with the shapes that move them, e.g. jawOpen carries the lower teeth and tongue), POSITION,

@@ -73,7 +73,8 @@ class OutputConfig:
 def render_portraits(
     styled: AnimatableAvatar, source: AnimatableAvatar | None, out: Path, cfg: OutputConfig
 ) -> dict[str, str]:
-    """portrait.png (front, neutral) and, given the unstylized `source`, portrait_original.png (same camera)."""
+    """portrait.png (front, neutral) and, given the unstylized `source`, portrait_original.png (same
+    camera)."""
     rcfg = cfg.render_config(portrait=True)
     cams, expr = front_views((0.0,)), preset("neutral")[None]
     paths = {"portrait": (styled, out / "portrait.png")}

@@ -39,7 +39,8 @@ STAGING_PREFIX = ".alteredavatar-staging."  # io.is_temp_name knows it, so a kil
 @dataclass
 class RunFolder:
     """`out` for one run. `reads`: files the run reads (none may be one it replaces); `read_folders`: style
-    folders it reads (`out` may not be one); `estimate`: rough bytes of all outputs, for a disk-full message."""
+    folders it reads (`out` may not be one); `estimate`: rough bytes of all outputs, for a disk-full
+    message."""
 
     out: Path
     overwrite: bool = False

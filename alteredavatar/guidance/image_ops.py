@@ -26,7 +26,8 @@ def lowpass_distance(a: torch.Tensor, b: torch.Tensor, factor: int = 8) -> torch
 def foreground_crops(images: torch.Tensor, masks: torch.Tensor, fraction: float, size: int) -> torch.Tensor:
     """Crop each image to the central `fraction` of its foreground bounding box, resized to `size`.
 
-    Keeps the background out of texture statistics. images (B, 3, H, W), masks (B, 1, H, W) -> (B, 3, size, size).
+    Keeps the background out of texture statistics. images (B, 3, H, W), masks (B, 1, H, W) -> (B, 3, size,
+    size).
     """
     b, _, h, w = images.shape
     boxes = []

@@ -186,7 +186,8 @@ class VggGuidance:
     def _statistic(
         self, name: str, feats: torch.Tensor, weight: torch.Tensor, gen: torch.Generator
     ) -> torch.Tensor:
-        """(B,) distance of one layer's foreground statistics to the style's, relative to the style's scale."""
+        """(B,) distance of one layer's foreground statistics to the style's, relative to the style's
+        scale."""
         if self.cfg.statistic == "gram":
             return self._gram(name, feats, weight)
         if self.cfg.statistic == "nnfm":

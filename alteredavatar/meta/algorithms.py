@@ -51,7 +51,8 @@ def _check_common(cfg: Any) -> None:
 
 @dataclass
 class ReptileConfig:
-    """Reptile: k inner steps, then θ ← θ + ε_t · mean_tasks(θ' − θ); ε annealed linearly to outer_lr_final."""
+    """Reptile: k inner steps, then θ ← θ + ε_t · mean_tasks(θ' − θ); ε annealed linearly to
+    outer_lr_final."""
 
     inner_steps: int = 5
     inner_lr: float = 1e-2
@@ -86,7 +87,8 @@ class FOMAMLConfig:
 
 @dataclass
 class MetaSGDConfig:
-    """Meta-SGD: learned per-parameter inner rates α (initialised from inner_lr); outer Adam on θ and log α."""
+    """Meta-SGD: learned per-parameter inner rates α (initialised from inner_lr); outer Adam on θ and
+    log α."""
 
     inner_steps: int = 5
     inner_lr: float = 1e-2  # initial α ("constant"), or the RMS size of the first step ("normalized")
@@ -195,7 +197,8 @@ class MetaAlgorithm:
     def adapt(
         self, task: Task, steps: int | None = None, gen: torch.Generator | None = None
     ) -> list[torch.Tensor]:
-        """Test-time adaptation of θ in place (default: cfg.inner_steps steps, generator seeded by task.seed)."""
+        """Test-time adaptation of θ in place (default: cfg.inner_steps steps, generator seeded by
+        task.seed)."""
         gen = gen if gen is not None else torch.Generator().manual_seed(task.seed)
         return self.inner_adapt(task, self.cfg.inner_steps if steps is None else steps, gen)
 
@@ -226,7 +229,8 @@ class MetaAlgorithm:
         """One outer update over ``tasks``; returns {"loss", "adapted_loss", "outer_lr"} (means over tasks).
 
         θ is restored after every task; on any error θ is left as it was before the call. Under a distributed
-        ``reduce_fn`` a failing process still joins the reduction (with NaNs) so the others fail too, not hang.
+        ``reduce_fn`` a failing process still joins the reduction (with NaNs) so the others fail too, not
+        hang.
         """
         if not tasks:
             raise ConfigError(f"outer step {step}: no tasks to meta-learn from")
@@ -340,7 +344,8 @@ class FOMAML(MetaAlgorithm):
 class MetaSGD(MetaAlgorithm):
     """Meta-SGD (Li et al. 2017) with a first-order outer gradient.
 
-    Inner step s: θ_{s+1} = θ_s − α ⊙ g_s, g_s = ∇L(θ_s); θ' = θ_k. With q = ∇L_query(θ') and Hessians dropped:
+    Inner step s: θ_{s+1} = θ_s − α ⊙ g_s, g_s = ∇L(θ_s); θ' = θ_k. With q = ∇L_query(θ') and Hessians
+    dropped:
     ∂L/∂θ ≈ q and ∂L/∂α = q · ∂θ'/∂α ≈ −(Σ_s g_s) ⊙ q. One outer Adam steps θ and log α (the chain rule gives
     ∂L/∂log α = α ⊙ ∂L/∂α): rates that span orders of magnitude across tensors then change by similar factors.
     """

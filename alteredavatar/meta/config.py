@@ -26,7 +26,8 @@ from alteredavatar.meta.trainer import TrainConfig
 
 @dataclass
 class HeldOutEvalConfig:
-    """Every `train.eval_every` outer steps: adapt the first `styles` held-out styles `steps` steps and score them."""
+    """Every `train.eval_every` outer steps: adapt the first `styles` held-out styles `steps` steps and
+    score them."""
 
     styles: int = 3
     steps: int = 5
@@ -97,8 +98,9 @@ def load_meta_config(source: str | Path) -> MetaTrainConfig:
 
 
 def from_dict(cls: type, data: Any, where: str, prefix: str = "", base: Any = None) -> Any:
-    """`base` (default: `cls()`) with the fields a mapping names replaced, strictly: unknown keys and wrong types
-    are errors naming the dotted key (`where` names the file). Nested mappings update nested configs the same way."""
+    """`base` (default: `cls()`) with the fields a mapping names replaced, strictly: unknown keys and wrong
+    types are errors naming the dotted key (`where` names the file). Nested mappings update nested configs
+    the same way."""
     if not isinstance(data, dict):
         what = f"`{prefix.rstrip('.')}`" if prefix else "the config"
         raise ConfigError(f"{where}: {what} must be a mapping of keys, got {_kind(data)}")

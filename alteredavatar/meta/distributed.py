@@ -1,4 +1,5 @@
-"""torch.distributed helpers for meta-training: init from torchrun's env, rank/world size, averaging, broadcast.
+"""torch.distributed helpers for meta-training: init from torchrun's env, rank/world size, averaging,
+broadcast.
 
 Everything degrades to a no-op in a single process (no process group). gloo on CPU, nccl when CUDA is
 available. Collectives move CPU tensors to the current CUDA device under nccl and back.
@@ -124,7 +125,8 @@ def shutdown() -> None:
     """Leave the process group (call once at the end of a distributed run).
 
     The barrier first lets every rank finish its traffic: destroying the group while a peer is still sending
-    left gloo's worker threads running at exit, and the process then aborted (SIGABRT) after its work was done."""
+    left gloo's worker threads running at exit, and the process then aborted (SIGABRT) after its work was
+    done."""
     if is_initialized():
         dist.barrier()
         dist.destroy_process_group()

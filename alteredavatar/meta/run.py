@@ -107,7 +107,8 @@ def meta_train(
 def held_out_eval(family: AvatarTaskFamily, algo, bank: StyleBank, opts: HeldOutEvalConfig):
     """eval_fn: adapt a few steps on the first `eval.styles` held-out styles from the current init and score
     them: image styles by the other-seed texture distance (lower is better), text prompts by CLIP similarity
-    to the prompt (higher is better; the training CLIP, so a progress signal rather than an independent judge)."""
+    to the prompt (higher is better; the training CLIP, so a progress signal rather than an independent
+    judge)."""
     entries = bank.held_out[: opts.styles]
     steps = opts.steps
     if not entries:

@@ -52,7 +52,8 @@ SampleTasks = Callable[[int, int, int], list[Task]]  # (outer_step, rank, world_
 
 @dataclass
 class TrainConfig:
-    """The outer loop. ``checkpoint_every``/``eval_every`` = 0: checkpoint only at the end / never evaluate."""
+    """The outer loop. ``checkpoint_every``/``eval_every`` = 0: checkpoint only at the end / never
+    evaluate."""
 
     outer_steps: int = 1000
     checkpoint_every: int = 100
@@ -61,7 +62,10 @@ class TrainConfig:
     tasks_per_step: int = 2
     """Tasks sampled per outer step (meta-train's sampler; split across processes)."""
     init: str | None = None
-    """meta-train only: start from an earlier initialization (a run's init.safetensors) made for this network."""
+    (  # tyro breaks help lines where a docstring does, so this one is split as string pieces
+        "meta-train only: start from an earlier initialization (a run's init.safetensors) made for this "
+        "network."
+    )
 
     def check(self) -> None:
         if self.outer_steps < 1:
@@ -81,7 +85,8 @@ class TrainResult:
     train_log: list[dict[str, float]] = field(default_factory=list)
     resumed_from: int | None = None
     segments: list[dict[str, Any]] = field(default_factory=list)
-    """One entry per start or resume: the outer step it began at and the caller's `where` (device, processes)."""
+    """One entry per start or resume: the outer step it began at and the caller's `where` (device,
+    processes)."""
 
 
 def step_generator(seed: int, step: int) -> torch.Generator:
@@ -263,12 +268,14 @@ class MetaTrainer:
         )
 
     def _checkpoint_line(self, seconds: float, steps_run: int) -> str:
-        """One plain line per checkpoint, with the losses averaged since the last one (one step's is noise)."""
+        """One plain line per checkpoint, with the losses averaged since the last one (one step's is
+        noise)."""
         recent = self.train_log[-max(self.cfg.checkpoint_every, 1) :]
         loss = sum(r["loss"] for r in recent) / len(recent)
         adapted = sum(r["adapted_loss"] for r in recent) / len(recent)
         return (
-            f"meta-train [{self.algorithm.name}] step {self.step}/{self.cfg.outer_steps}: loss {_fmt(loss)} -> "
+            f"meta-train [{self.algorithm.name}] step {self.step}/{self.cfg.outer_steps}: "
+            f"loss {_fmt(loss)} -> "
             f"{_fmt(adapted)} (mean of last {len(recent)}), {seconds / max(steps_run, 1):.1f} s/step; "
             f"checkpoint {self.out_dir / CKPT_TENSORS}"
         )

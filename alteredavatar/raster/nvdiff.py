@@ -1,6 +1,7 @@
 """Optional CUDA backend: nvdiffrast's rasterizer behind the CPU rasterizer's interface.
 
-Used by `render.renderer.render_mesh` only when the tensors are on CUDA and `nvdiffrast` is installed. It returns the
+Used by `render.renderer.render_mesh` only when the tensors are on CUDA and `nvdiffrast` is installed. It
+returns the
 same (triangle id, perspective-correct barycentrics) pair as `rasterize` + `barycentrics`, so the rest
 of the renderer is shared. The PyTorch rasterizer is the reference: tests/raster/test_nvdiff.py compares
 the two on CUDA (skipped without a GPU, as in CI).

@@ -14,7 +14,8 @@ def render_avatar_frame(
 ) -> tuple[RenderOutput, AvatarFrame]:
     """expr: (B, 52), cams: B cameras -> the render (image (B, 3, res, res)) and the avatar frame behind it.
 
-    Cameras and expressions are sampled on the CPU (seeded generators); they move to the avatar's device here."""
+    Cameras and expressions are sampled on the CPU (seeded generators); they move to the avatar's device
+    here."""
     cfg = RenderConfig() if cfg is None else cfg
     expr, cams = expr.to(avatar.device), cams.to(avatar.device)
     frame = avatar(expr)

@@ -38,8 +38,9 @@ class RenderConfig:
     """Supersampling: rasterize at round(res * ssaa) and box-filter down (anti-aliasing for outputs; 1 for
     training). Need not be an integer: 1.5 costs about half of 2."""
     shading: Literal["flat", "studio"] = "flat"
-    """`flat`: Lambert + ambient from one camera-fixed light (what guidance sees; cheap, even). `studio`: key +
-    fill lights, a rim and a little specular (`StudioLights`), for the pictures and videos people keep."""
+    """`flat`: Lambert + ambient from one camera-fixed light (what guidance sees; cheap, even). `studio`:
+    key + fill lights, a rim and a little specular (`StudioLights`), for the pictures and videos people
+    keep."""
 
 
 @dataclass(frozen=True)

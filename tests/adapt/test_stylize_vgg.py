@@ -95,7 +95,8 @@ def test_strength_keeps_its_meaning(tiny_net_path):
 
 
 def test_the_optimizer_factory_drives_the_steps(tiny_net_path):
-    """A caller-supplied update rule replaces Adam: SGD at rate 0 leaves the style exactly where it started."""
+    """A caller-supplied update rule replaces Adam: SGD at rate 0 leaves the style exactly where it
+    started."""
     avatar = load_avatar("builtin:ada", load_avatar_net(tiny_net_path))
     start = {k: v.clone() for k, v in avatar.net.style_state().items()}
     obj = ObjectiveConfig()

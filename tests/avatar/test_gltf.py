@@ -1,4 +1,5 @@
-"""Tests for alteredavatar/avatar/gltf.py: GLB/glTF fixtures are written byte by byte (no exporter involved)."""
+"""Tests for alteredavatar/avatar/gltf.py: GLB/glTF fixtures are written byte by byte (no exporter
+involved)."""
 
 from __future__ import annotations
 
@@ -122,7 +123,8 @@ class GltfBuilder:
 
 
 def uv_sphere(n_lat: int = 6, n_lon: int = 8, radius: float = 0.1):
-    """Seam-split UV sphere: verts (V, 3), faces (F, 3), glTF uvs (V, 2) with v down (v = 0 at the north pole)."""
+    """Seam-split UV sphere: verts (V, 3), faces (F, 3), glTF uvs (V, 2) with v down (v = 0 at the north
+    pole)."""
     i, j = np.meshgrid(np.arange(n_lat + 1), np.arange(n_lon + 1), indexing="ij")
     theta, phi = np.pi * i / n_lat, 2 * np.pi * j / n_lon
     verts = radius * np.stack([np.sin(theta) * np.sin(phi), np.cos(theta), np.sin(theta) * np.cos(phi)], -1)
@@ -260,7 +262,8 @@ def test_primitive_level_target_names_and_missing_names(tmp_path: Path) -> None:
 
 
 def test_interleaved_normalized_uvs_and_sparse_target(tmp_path: Path) -> None:
-    """POSITION + TEXCOORD_0 (normalized ushort) share one strided bufferView; the morph is a sparse accessor."""
+    """POSITION + TEXCOORD_0 (normalized ushort) share one strided bufferView; the morph is a sparse
+    accessor."""
     g = GltfBuilder()
     n = len(SPHERE_V)
     uv16 = np.round(SPHERE_UV * 65535).astype("<u2")

@@ -1,4 +1,5 @@
-"""UV seams: found on the mesh, both islands' copies compared, islands dilated, and kept equal by stylization."""
+"""UV seams: found on the mesh, both islands' copies compared, islands dilated, and kept equal by
+stylization."""
 
 import numpy as np
 import pytest
@@ -67,8 +68,8 @@ def test_island_dilation_copies_the_nearest_island_texel():
 
 
 def test_stylization_keeps_the_seams_closed(tiny_net_path):
-    """After a VGG stylization, the style's change to the albedo agrees across every seam of the built-in head,
-    far more closely than without the seam term."""
+    """After a VGG stylization, the style's change to the albedo agrees across every seam of the built-in
+    head, far more closely than without the seam term."""
     gaps = {}
     for weight in (0.0, 10.0):
         obj = ObjectiveConfig(strength=0.2, seam_weight=weight)

@@ -1,4 +1,5 @@
-"""Outputs people keep: sizes follow the flags, GIF and transparent PNG frames, studio lighting keeps gradients."""
+"""Outputs people keep: sizes follow the flags, GIF and transparent PNG frames, studio lighting keeps
+gradients."""
 
 import imageio.v3 as iio
 import numpy as np
@@ -44,7 +45,7 @@ def test_sizes_gif_and_transparent_frames_follow_the_flags(tmp_path):
 
 @pytest.mark.parametrize("bad", [{"ssaa": 0.5}, {"ssaa": float("nan")}, {"res": 33}, {"portrait_ssaa": 9.0}])
 def test_bad_output_settings_name_the_flag(bad):
-    with pytest.raises(ConfigError, match="--output."):
+    with pytest.raises(ConfigError, match=r"--output."):
         OutputConfig(**bad)
 
 

@@ -37,7 +37,10 @@ def missing() -> str | None:
     if importlib.util.find_spec("playwright") is None:
         return "the Python package playwright is not installed (`make test` installs the dev extra)"
     if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (`make test` installs Debian's chromium as root; or apt-get install chromium)"
+        return (
+            f"{CHROMIUM} is missing (`make test` installs Debian's chromium as root; "
+            "or apt-get install chromium)"
+        )
     if not (NODE_MODULES / "three" / "build" / "three.module.js").exists():
         return "node_modules/three is missing (`make test` runs npm ci; needs node + npm)"
     return None

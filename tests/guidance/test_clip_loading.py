@@ -71,7 +71,7 @@ def test_online_goes_to_download_and_failure_says_what_to_do(monkeypatch, online
 def test_online_non_oserror_network_failure_is_asset_missing(monkeypatch, online):
     net_error = type("ConnectError", (Exception,), {"__module__": "httpx2"})
     calls = record_model_loads(monkeypatch, error=net_error("connection refused"))
-    with pytest.raises(AssetMissingError, match="--style.clip"):
+    with pytest.raises(AssetMissingError, match=r"--style.clip"):
         load_clip(UNCACHED)
     assert calls == [False]
 

@@ -51,7 +51,8 @@ def test_style_loss_falls_when_pixels_follow_it(vgg, statistic):
 
 
 def test_gram_term_adds_to_nnfm_and_is_zero_for_the_style_itself(vgg):
-    """The default statistic is NNFM plus a weighted Gram term: the term adds exactly weight x Gram distance."""
+    """The default statistic is NNFM plus a weighted Gram term: the term adds exactly weight x Gram
+    distance."""
     gen = torch.Generator
     mask = torch.ones(1, 1, 48, 48)
     grey = torch.full((1, 3, 48, 48), 0.5)

@@ -36,7 +36,7 @@ def test_hed_edges_fail_with_a_wrong_layout(vgg):
         k: (v.transpose(2, 3) if k.startswith("conv") and k.endswith("weight") else v)
         for k, v in vgg16_state().items()
     }
-    img, r = disc_image()
+    img, _ = disc_image()
     edges = vgg_mod.VGG16(state).hed(img)[0, 0]
     good = vgg.hed(img)[0, 0]
     assert (edges - good).abs().mean() > 0.01

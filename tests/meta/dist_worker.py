@@ -1,4 +1,5 @@
-"""One rank of the 2-process test (run by test_distributed.py; env: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT).
+"""One rank of the 2-process test (run by test_distributed.py; env: RANK, WORLD_SIZE, MASTER_ADDR,
+MASTER_PORT).
 
 Writes, under the directory in argv[1]: final θ of every algorithm per rank, a resumed run's θ, and the error
 each rank saw when rank 1's task goes non-finite.

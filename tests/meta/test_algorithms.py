@@ -1,4 +1,5 @@
-"""Reptile / FOMAML / Meta-SGD on the synthetic regression family: exact update rules and a measured benefit."""
+"""Reptile / FOMAML / Meta-SGD on the synthetic regression family: exact update rules and a measured
+benefit."""
 
 import math
 
@@ -160,7 +161,8 @@ def test_reptile_outer_lr_anneals_linearly():
 
 
 def test_metasgd_normalized_alpha_makes_first_step_inner_lr_sized():
-    """alpha_init="normalized": before the first outer step α_i = inner_lr / RMS(∇_i L) over that step's tasks."""
+    """alpha_init="normalized": before the first outer step α_i = inner_lr / RMS(∇_i L) over that step's
+    tasks."""
     m = make_module(0)
     tasks = [make_task(m, 3), make_task(m, 4)]
     alg = make_algorithm(

@@ -147,12 +147,13 @@ def test_warm_start_continues_an_earlier_init_and_metasgd_saves_its_rates(tmp_pa
     missing = tiny_config(
         tmp_path, TINY_RUN.replace("seed: 0}", "seed: 0, init: nowhere/init.safetensors}"), "c"
     )
-    with pytest.raises(ConfigError, match="train.init: nowhere"):
+    with pytest.raises(ConfigError, match=r"train.init: nowhere"):
         meta_train(missing, tmp_path / "c", net_path=tiny_net_path, progress=False)
 
 
 def test_shipped_init_was_made_for_the_shipped_network():
-    """`stylize` silently starts unstylized when the init's network hash differs, so guard the pair we ship."""
+    """`stylize` silently starts unstylized when the init's network hash differs, so guard the pair we
+    ship."""
     state, meta = load_style(meta_init_path("texture"))
     assert meta["avatar_net_sha256"] == file_sha256(PRETRAINED_NET)
     net = load_avatar_net()

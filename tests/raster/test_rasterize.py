@@ -86,7 +86,7 @@ def test_mis_shaped_input_is_refused_at_the_entry_points():
     tri = torch.tensor([[0, 1, 2]])
     with pytest.raises(ValueError, match=r"screen: expected \(B, V, 2\)"):
         rasterize(torch.zeros(1, 3, 3), depth, tri, 4, 4)
-    with pytest.raises(ValueError, match="faces index vertices outside 0..2"):
+    with pytest.raises(ValueError, match=r"faces index vertices outside 0..2"):
         rasterize(screen, depth, torch.tensor([[0, 1, 3]]), 4, 4)
     with pytest.raises(ValueError, match="integer indices"):
         rasterize(screen, depth, tri.float(), 4, 4)
