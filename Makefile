@@ -50,6 +50,8 @@ demo: $(STAMP)
 	$(VENV)/bin/alteredavatar demo --out out/demo --overwrite
 
 test: $(DEVSTAMP) $(NODESTAMP)
+	$(VENV)/bin/ruff check alteredavatar tests bench
+	$(VENV)/bin/ruff format --check alteredavatar tests bench
 	$(PY) -m pytest -n $(JOBS) tests
 
 # The stylization benchmark judges identity with dlib and expressions with MediaPipe, whose wheel needs

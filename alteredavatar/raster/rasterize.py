@@ -21,6 +21,7 @@ import torch
 _TRI_BITS = 20  # low bits of the z-buffer key hold the triangle id (up to ~1M triangles)
 _DEPTH_LEVELS = 2**40  # depth quantisation of the z-buffer key
 _MAX_PAIRS = 4_000_000  # candidate (triangle, pixel) pairs per chunk, bounds peak memory
+_ROW_SPANS_FROM = 16.0  # mean box area (pixels) from which cutting box rows to spans pays for itself
 
 
 def check_mesh(points: torch.Tensor, faces: torch.Tensor, dim: int, what: str = "vertices") -> None:
@@ -78,21 +79,68 @@ def _rasterize_one(screen, depth, faces, height, width, near):
     coef = _plane_coefficients(tri, tri_depth, x0, y0)  # (12, F)
     valid = (tri_depth > near).all(1) & (nx > 0) & (ny > 0) & torch.isfinite(coef).all(0)
     ids = torch.nonzero(valid).squeeze(1)
-    counts = (nx * ny)[ids]
+    spans = _row_spans(coef, ids, nx, ny, tight=bool((nx * ny)[ids].float().mean() >= _ROW_SPANS_FROM))
+    counts = torch.zeros(len(ids), dtype=torch.int64, device=ids.device).index_add_(0, spans.tri, spans.count)
 
     empty = torch.iinfo(torch.int64).max
     zbuf = torch.full((height * width,), empty, dtype=torch.int64, device=screen.device)
     far = float(tri_depth[valid].max()) * 1.01 + 1e-6 if valid.any() else 1.0
     starts = torch.cumsum(counts, 0) - counts
+    row_starts = torch.cumsum(ny[ids], 0) - ny[ids]  # each triangle's first row in `spans`
     begin = 0
     while begin < len(ids):  # chunks of triangles whose candidate pixels fit in _MAX_PAIRS
         end = int(torch.searchsorted(starts, starts[begin] + _MAX_PAIRS, right=False))
         end = max(end, begin + 1)
-        _splat(coef, ids[begin:end], counts[begin:end], x0, y0, nx, far, width, zbuf)
+        rows = slice(int(row_starts[begin]), int(row_starts[end]) if end < len(ids) else len(spans.tri))
+        _splat(coef, ids, spans.select(rows), x0, y0, far, width, zbuf)
         begin = end
     tri_id = zbuf & ((1 << _TRI_BITS) - 1)
     tri_id[zbuf == empty] = -1
     return tri_id.view(height, width)
+
+
+@dataclass
+class _RowSpans:
+    """Per (triangle, box row): `tri` index into the valid triangles, local row `ly`, first candidate column
+    `lx0` and candidate count `count` (all (R,) int64)."""
+
+    tri: torch.Tensor
+    ly: torch.Tensor
+    lx0: torch.Tensor
+    count: torch.Tensor
+
+    def select(self, rows: slice) -> _RowSpans:
+        return _RowSpans(self.tri[rows], self.ly[rows], self.lx0[rows], self.count[rows])
+
+
+def _row_spans(
+    coef: torch.Tensor, ids: torch.Tensor, nx: torch.Tensor, ny: torch.Tensor, tight: bool
+) -> _RowSpans:
+    """The columns of each box row that may hold a covered pixel centre. With `tight` the three edge
+    half-planes cut the row to an interval, widened by a pixel each side so the exact float32 test in `_splat`
+    (which decides) never loses a pixel: that skips the empty corners of thin and slanted triangles (about 3x
+    fewer candidates on the head at 640 px). Small boxes (low resolutions) test whole rows: cheaper there."""
+    rows_per = ny[ids]
+    tri = torch.repeat_interleave(torch.arange(len(ids), device=ids.device), rows_per)
+    ly = torch.arange(int(rows_per.sum()), device=ids.device) - torch.repeat_interleave(
+        torch.cumsum(rows_per, 0) - rows_per, rows_per
+    )
+    owner = ids[tri]
+    if not tight:
+        return _RowSpans(tri, ly, torch.zeros_like(ly), nx[owner])
+    cy = ly.double() + 0.5
+    lo = torch.zeros_like(cy)
+    hi = nx[owner].double() - 1
+    for k in range(3):  # edge k: a x + b y + c >= 0 inside
+        a, b, c = (coef[3 * k + j, owner].double() for j in range(3))
+        bound = (
+            -(b * cy + c) / torch.where(a == 0, torch.ones_like(a), a) - 0.5
+        )  # column where the edge crosses
+        lo = torch.where(a > 0, torch.maximum(lo, torch.ceil(bound) - 1), lo)
+        hi = torch.where(a < 0, torch.minimum(hi, torch.floor(bound) + 1), hi)
+    lo = lo.clamp(min=0)
+    count = (hi - lo + 1).clamp(min=0).nan_to_num(0).long()
+    return _RowSpans(tri, ly, lo.nan_to_num(0).long(), count)
 
 
 def _plane_coefficients(tri, tri_depth, x0, y0) -> torch.Tensor:
@@ -116,13 +164,13 @@ def _plane_coefficients(tri, tri_depth, x0, y0) -> torch.Tensor:
     return torch.cat([bary.flatten(1), inv_z], 1).float().t().contiguous()
 
 
-def _splat(coef, ids, counts, x0, y0, nx, far, width, zbuf):
-    """Test every pixel in the triangles' boxes; keep the nearest triangle per pixel in `zbuf`."""
-    owner = torch.repeat_interleave(ids, counts)
-    first = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
-    local = torch.arange(int(counts.sum()), device=ids.device) - first
-    width_of = nx[owner]
-    lx, ly = local % width_of, local // width_of
+def _splat(coef, ids, spans: _RowSpans, x0, y0, far, width, zbuf):
+    """Test the candidate pixels of `spans`; keep the nearest triangle per pixel in `zbuf`."""
+    row = torch.repeat_interleave(torch.arange(len(spans.count), device=ids.device), spans.count)
+    first = torch.repeat_interleave(torch.cumsum(spans.count, 0) - spans.count, spans.count)
+    lx = spans.lx0[row] + torch.arange(len(row), device=ids.device) - first
+    ly = spans.ly[row]
+    owner = ids[spans.tri[row]]
     e = coef[:9, owner]  # (9, Q): the edge planes, one contiguous row each
     cx, cy = lx.float() + 0.5, ly.float() + 0.5
     inside = (
