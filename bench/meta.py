@@ -75,10 +75,12 @@ def curve(
     rates: dict | None = None,
     keep_state: bool = False,
     objective: dict | None = None,
+    keep_steps: tuple[int, ...] = (),
     **adapt,
 ) -> dict:
     """Adapt one style from `init` with the product loop (AdaptConfig overrides in `adapt`); metrics at
-    CHECKPOINTS (<= steps), and with `keep_state` the adapted style state (name -> tensor) as "state".
+    CHECKPOINTS (<= steps), and with `keep_state` the adapted style state (name -> tensor) as "state";
+    `keep_steps`: also the states after those steps, as "states" {step: state}.
     With `rates` (Meta-SGD's learned α, named like the style state) the update is Meta-SGD's own rule
     θ ← θ − α ⊙ ∇L instead of Adam. `objective`: ObjectiveConfig overrides (default: the product's)."""
     avatar, source = load_avatar_with_reference(f"builtin:{identity}")
@@ -99,8 +101,10 @@ def curve(
     )
     opt = stylizer.make_optimizer(stylizer.params)
     style_img = entry.image()
-    points, elapsed = [], 0.0
+    points, elapsed, states = [], 0.0, {}
     for step in range(steps + 1):
+        if step in keep_steps:
+            states[step] = {k: v.detach().clone() for k, v in avatar.net.style_state().items()}
         if step in CHECKPOINTS:
             point = {
                 "step": step,
@@ -119,7 +123,7 @@ def curve(
         t = time.perf_counter()
         stylizer.step(opt, step)
         elapsed += time.perf_counter() - t
-    out = {"style": entry.name, "identity": identity, "points": points}
+    out = {"style": entry.name, "identity": identity, "points": points, "states": states}
     if keep_state:
         out["state"] = {k: v.detach().clone() for k, v in avatar.net.style_state().items()}
     return out
@@ -313,6 +317,49 @@ def steps_to_baseline_at(
 
 
 LOOK_STEPS = 10  # the look sheet shows each init before adaptation and after this many steps
+
+
+PROGRESS = {"unstylized": (5, 10, 100), "meta": (5, 10)}  # the steps the progress sheet shows per start
+
+
+def progress_sheet(
+    inits: dict[str, dict | None],
+    entries: list,
+    path: Path,
+    scoring: Scoring,
+    meta_name: str,
+    size: int = 128,
+) -> None:
+    """One row per held-out style: the style image, the unstylized start after 5, 10 and 100 product steps,
+    then the meta-learned start `meta_name` after 5 and 10 (front view, neutral; seed 0): whether a few
+    steps from the meta start look like many from scratch."""
+    import torch.nn.functional as F
+    from PIL import Image, ImageDraw
+
+    cfg = EvalConfig(yaws=(0.0,), expressions=("neutral",), res=size)
+    avatar, _ = load_avatar_with_reference("builtin:ada")
+    rows = []
+    for entry in entries:
+        cells = [F.interpolate(entry.image()[None], size=(size, size), mode="bilinear", antialias=True)[0]]
+        for name, steps in (("unstylized", PROGRESS["unstylized"]), (meta_name, PROGRESS["meta"])):
+            run = curve(inits[name], "ada", entry, max(steps), seed=0, scoring=scoring, keep_steps=steps)
+            for step in steps:
+                apply_style(avatar.net, run["states"][step])
+                cells.append(eval_renders(avatar, cfg)[0][0])
+        rows.append(torch.cat(cells, dim=-1))
+        print(f"progress sheet: {entry.name} done", flush=True)
+    sheet = (torch.cat(rows, dim=-2).clamp(0, 1).permute(1, 2, 0) * 255).round().byte().numpy()
+    labelled = Image.new("RGB", (sheet.shape[1], sheet.shape[0] + 16), "white")
+    labelled.paste(Image.fromarray(sheet), (0, 16))
+    draw = ImageDraw.Draw(labelled)
+    heads = (
+        ["style"]
+        + [f"scratch @{n}" for n in PROGRESS["unstylized"]]
+        + [f"meta @{n}" for n in PROGRESS["meta"]]
+    )
+    for i, text in enumerate(heads):
+        draw.text((i * size + 4, 2), text, fill="black")
+    labelled.save(path)
 
 
 def look_sheet(
@@ -544,6 +591,11 @@ def main() -> None:
         help="only render bench/results/meta_looks.png for the unstylized start and the --init runs",
     )
     ap.add_argument(
+        "--progress-only",
+        action="store_true",
+        help="only render <stem>_progress.png: 4 held-out styles, scratch @5/10/100, the first --init @5/10",
+    )
+    ap.add_argument(
         "--guidance",
         choices=("texture", "vgg", "clip"),
         default="texture",
@@ -596,6 +648,10 @@ def main() -> None:
     if args.looks_only:
         look_sheet(inits, held[0], RESULTS / f"{stem}_looks.png", scoring, extra)
         return
+    first = args.init[0].partition("=")[0] if args.init else None  # also run on the held-out identity
+    if args.progress_only:
+        progress_sheet(inits, held[:4], RESULTS / f"{stem}_progress.png", scoring, first)
+        return
     names = [*inits, *sorted(reused - set(inits))]  # the last ones come from --reuse only
     report = {
         "held_out_styles": [e.name for e in held],
@@ -607,7 +663,6 @@ def main() -> None:
         "seeds": args.seeds,
         "budgets": {k: v for k, v in budgets.items() if k in names},
     }
-    first = args.init[0].partition("=")[0] if args.init else None  # also run on the held-out identity
     old_identity = report_old.get("identity", {}).get("curves", {})
     identity_names = [
         "unstylized",
@@ -662,6 +717,8 @@ def main() -> None:
     (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
     write_markdown(report, len(held), args.baseline_steps, stem)
     look_sheet(inits, held[0], RESULTS / f"{stem}_looks.png", scoring, extra)
+    if first is not None:
+        progress_sheet(inits, held[:4], RESULTS / f"{stem}_progress.png", scoring, first)
 
 
 if __name__ == "__main__":

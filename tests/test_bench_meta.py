@@ -79,3 +79,16 @@ def test_vgg_curves_are_judged_twice_and_summarized_per_judge(bench):
     by_judge = bench.summaries(curves, baseline_steps=100, meta_steps=100)
     assert by_judge["style"]["meta"]["per_style"][0]["steps"] == 10  # at the 100-step target by step 10
     assert by_judge["vgg_pattern"]["meta"]["per_style"][0]["steps"] is None  # this judge disagrees
+
+
+def test_progress_sheet_shows_each_start_at_its_steps(bench, monkeypatch, tmp_path):
+    """One row per style: the style image, then a cell per (start, step) in PROGRESS."""
+    from PIL import Image
+
+    monkeypatch.setattr(bench, "PROGRESS", {"unstylized": (1, 2), "meta": (1,)})
+    entry = StyleEntry("dots-5", "procedural", "dots", 5)
+    avatar, _ = bench.load_avatar_with_reference("builtin:ada")
+    inits = {"unstylized": None, "meta": {k: v + 0.01 for k, v in avatar.net.style_state().items()}}
+    path = tmp_path / "progress.png"
+    bench.progress_sheet(inits, [entry], path, bench.make_scoring("texture", bench.DEFAULT_CLIP, None), "meta", 32)
+    assert Image.open(path).size == (32 * 4, 32 + 16)
