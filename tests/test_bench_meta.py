@@ -90,5 +90,7 @@ def test_progress_sheet_shows_each_start_at_its_steps(bench, monkeypatch, tmp_pa
     avatar, _ = bench.load_avatar_with_reference("builtin:ada")
     inits = {"unstylized": None, "meta": {k: v + 0.01 for k, v in avatar.net.style_state().items()}}
     path = tmp_path / "progress.png"
-    bench.progress_sheet(inits, [entry], path, bench.make_scoring("texture", bench.DEFAULT_CLIP, None), "meta", 32)
+    bench.progress_sheet(
+        inits, [entry], path, bench.make_scoring("texture", bench.DEFAULT_CLIP, None), "meta", 32
+    )
     assert Image.open(path).size == (32 * 4, 32 + 16)
