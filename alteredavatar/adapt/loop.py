@@ -92,6 +92,7 @@ class AdaptResult:
 
 
 OptimizerFactory = Callable[[list[torch.Tensor]], torch.optim.Optimizer]
+OnStep = Callable[[int, int, dict[str, float]], None]  # (steps done, steps in all, loss parts)
 
 
 class Stylizer:
@@ -161,7 +162,11 @@ class Stylizer:
         opt.step()
         return parts
 
-    def run(self, progress: bool = True, label: str = "stylize") -> AdaptResult:
+    def run(
+        self, progress: bool = True, label: str = "stylize", on_step: OnStep | None = None
+    ) -> AdaptResult:
+        """Adapt for `cfg.steps` steps (a rich bar on the console when `progress`); `on_step` is told after
+        each step (a web page's progress bar)."""
         opt = self.make_optimizer(self.params)
         history: list[dict[str, float]] = []
         interrupted = False
@@ -181,6 +186,8 @@ class Stylizer:
                     parts = self.step(opt, step)
                     history.append({"step": step, "seconds": time.perf_counter() - start, **parts})
                     bar.update(task, advance=1, loss=parts["loss"])
+                    if on_step:
+                        on_step(step + 1, self.cfg.steps, parts)
             except KeyboardInterrupt:
                 interrupted = True
         state = {k: v.detach().to("cpu", copy=True) for k, v in self.avatar.net.style_state().items()}

@@ -22,7 +22,7 @@ import torch
 
 import alteredavatar
 from alteredavatar.adapt.guide import StyleGuide, StyleSpec
-from alteredavatar.adapt.loop import AdaptConfig, AdaptResult, Stylizer
+from alteredavatar.adapt.loop import AdaptConfig, AdaptResult, OnStep, Stylizer
 from alteredavatar.adapt.objective import ObjectiveConfig
 from alteredavatar.adapt.style_file import apply_style, load_style, mix_style_files, save_style, style_paths
 from alteredavatar.avatar.model import AnimatableAvatar
@@ -136,12 +136,17 @@ def check_finite_state(state: dict[str, torch.Tensor], lr: float | str) -> None:
 
 
 def run_stylize(
-    job: StylizeJob, progress: bool = True, style_image: torch.Tensor | None = None, announce: Announce = None
+    job: StylizeJob,
+    progress: bool = True,
+    style_image: torch.Tensor | None = None,
+    announce: Announce = None,
+    on_step: OnStep | None = None,
 ) -> dict:
     """Run `job`; returns the metadata written to style.json (plus "outputs": name -> path).
 
     `style_image` (3, H, W) in [0, 1] replaces reading `job.style.image` and is written there, in the run
-    folder, with the other outputs (the demo's generated style)."""
+    folder, with the other outputs (the demo's generated style). `on_step(done, total, losses)` is called
+    after each adaptation step (the web app's progress bar)."""
     folder = job.check(reads_style_image=style_image is None)
     device = resolve_device(job.device)
     guide = StyleGuide(job.style, job.objective, device, image=style_image, render_res=job.adapt.res)
@@ -156,7 +161,7 @@ def run_stylize(
     stylizer = Stylizer(avatar, guide, job.adapt, job.objective, source=source)
     if announce:
         announce()
-    result: AdaptResult = stylizer.run(progress)
+    result: AdaptResult = stylizer.run(progress, on_step=on_step)
     check_finite_state(result.state, job.adapt.lr)
     avatar.requires_grad_(False)
     metrics = stylization_metrics(
