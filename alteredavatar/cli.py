@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from alteredavatar.adapt.run import StylizeJob
+from alteredavatar.app.config import AppConfig
 from alteredavatar.checks import check_range, check_seed
 from alteredavatar.errors import AlteredAvatarError, ConfigError
 from alteredavatar.export.glb import GlbConfig
@@ -337,6 +338,28 @@ class Demo:
         return stylize(job, style_image=image, intro=f"demo: {reason}\n")
 
 
+@dataclass
+class App(AppConfig):
+    """Serve the web app (Gradio): stylize in the browser, see and download the results.
+
+    Listens on 127.0.0.1:7860 by default (this machine only); install it with `pip install -e ".[app]"`.
+    """
+
+    def run(self) -> None:
+        import shutil
+        import tempfile
+
+        from alteredavatar.app.ui import launch
+
+        root = self.root or Path(tempfile.mkdtemp(prefix="alteredavatar-app-"))
+        console.print(escape(f"serving on http://{self.host}:{self.port} (files in {root}); Ctrl-C stops"))
+        try:
+            launch(self, root)
+        finally:
+            if self.root is None:
+                shutil.rmtree(root, ignore_errors=True)
+
+
 COMMANDS = {
     "stylize": Stylize,
     "apply": Apply,
@@ -346,6 +369,7 @@ COMMANDS = {
     "meta-train": MetaTrain,
     "fit-avatar": FitAvatar,
     "demo": Demo,
+    "app": App,
 }
 
 
