@@ -1,0 +1,22 @@
+"""The web app in a real browser: a click on an example and one on Stylize give a result to see and get."""
+
+from pathlib import Path
+
+import app_browser  # tests/app/app_browser.py: the playwright driver
+import pytest
+
+SHOT = Path(__file__).resolve().parents[2] / "out" / "app_test" / "app.png"
+
+
+def test_example_click_and_stylize_shows_results(app):
+    if why := app_browser.missing():
+        pytest.skip(why)
+    url, _ = app
+    page = app_browser.stylize_example(url, SHOT)
+    assert page["portrait"], "the portrait is shown"
+    assert any(".glb" in d for d in page["downloads"]) and any(
+        ".safetensors" in d for d in page["downloads"]
+    ), page
+    assert page["canvas"] == 1, "the 3D view has its canvas"
+    assert "3 steps" in page["summary"]
+    assert SHOT.stat().st_size > 10_000
