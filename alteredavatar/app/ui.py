@@ -73,7 +73,13 @@ def build_app(cfg: AppConfig, root: Path) -> gr.Blocks:
                     label="Your avatar (.glb; choose 'uploaded .glb' above)", file_types=[".glb"]
                 )
                 text = gr.Textbox(label="Style text", placeholder="a marble statue (needs clip guidance)")
-                image = gr.Image(label="Style image", type="filepath", sources=["upload"], height=200)
+                image = gr.Image(
+                    label="Style image",
+                    type="filepath",
+                    sources=["upload"],
+                    height=200,
+                    elem_id="style_image",
+                )
                 guidance = gr.Radio(kinds, value=kinds[0], label="Guidance", info=note or None)
                 strength = gr.Slider(
                     0, 1, 0.5, step=0.05, label="Strength (0: all style, 1: keep the avatar)"

@@ -27,7 +27,8 @@ def missing() -> str | None:
 def stylize_example(url: str, shot: Path, example: int = 0, timeout_s: float = 300) -> dict:
     """Click example row `example`, press Stylize, wait for the portrait and the downloads; save a full-page
     screenshot to `shot`. Returns what the page shows: {"portrait": src, "downloads": [names], "canvas": n,
-    "summary": text, "seconds": time to the result}."""
+    "model": the 3D view's file name, "summary": text, "seconds": time to the result}."""
+    from playwright.sync_api import TimeoutError as PageTimeout
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -35,13 +36,22 @@ def stylize_example(url: str, shot: Path, example: int = 0, timeout_s: float = 3
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1400})
             page.goto(url)
-            page.locator("tbody tr").nth(example).click()  # gr.Examples: one table row per example
+            for attempt in range(3):  # a click before the page's handlers are attached does nothing
+                page.locator("tbody tr").nth(example).click()  # gr.Examples: one table row per example
+                try:
+                    page.wait_for_selector("#style_image img", timeout=10_000)  # the example's image is in
+                    break
+                except PageTimeout:
+                    if attempt == 2:
+                        raise
             page.locator("#stylize").click()
             start = time.perf_counter()
             page.wait_for_selector("#portrait img", timeout=timeout_s * 1000)
             page.wait_for_selector("#downloads a", timeout=60_000)
             seconds = time.perf_counter() - start
-            page.wait_for_timeout(2000)  # let the 3D view draw
+            # Gradio 5's Model3D draws with Babylon's WebGPU engine: headless Chromium here has no WebGPU
+            # adapter, so its canvas stays blank (a desktop browser draws it); we check that it got the .glb
+            page.wait_for_timeout(2000)
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)
             return {
@@ -50,6 +60,7 @@ def stylize_example(url: str, shot: Path, example: int = 0, timeout_s: float = 3
                     a.get_attribute("download") or a.inner_text() for a in page.locator("#downloads a").all()
                 ],
                 "canvas": page.locator("#model3d canvas").count(),
+                "model": page.locator("#model3d a[download]").get_attribute("download"),
                 "summary": page.locator("#summary").inner_text(),
                 "seconds": seconds,
             }

@@ -17,6 +17,6 @@ def test_example_click_and_stylize_shows_results(app):
     assert any(".glb" in d for d in page["downloads"]) and any(
         ".safetensors" in d for d in page["downloads"]
     ), page
-    assert page["canvas"] == 1, "the 3D view has its canvas"
+    assert page["canvas"] == 1 and page["model"] == "avatar.glb", "the 3D view has its canvas and the .glb"
     assert "3 steps" in page["summary"]
     assert SHOT.stat().st_size > 10_000
