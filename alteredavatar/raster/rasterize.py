@@ -79,20 +79,27 @@ def _rasterize_one(screen, depth, faces, height, width, near):
     coef = _plane_coefficients(tri, tri_depth, x0, y0)  # (12, F)
     valid = (tri_depth > near).all(1) & (nx > 0) & (ny > 0) & torch.isfinite(coef).all(0)
     ids = torch.nonzero(valid).squeeze(1)
-    spans = _row_spans(coef, ids, nx, ny, tight=bool((nx * ny)[ids].float().mean() >= _ROW_SPANS_FROM))
-    counts = torch.zeros(len(ids), dtype=torch.int64, device=ids.device).index_add_(0, spans.tri, spans.count)
+    counts = (nx * ny)[ids]  # candidate pixels per triangle: its whole box ...
+    spans = None
+    if len(ids) and counts.float().mean() >= _ROW_SPANS_FROM:  # ... or, for large boxes, its rows' spans
+        spans = _row_spans(coef, ids, nx, ny)
+        counts = torch.zeros_like(counts).index_add_(0, spans.tri, spans.count)
+        row_starts = torch.cumsum(ny[ids], 0) - ny[ids]  # each triangle's first row in `spans`
 
     empty = torch.iinfo(torch.int64).max
     zbuf = torch.full((height * width,), empty, dtype=torch.int64, device=screen.device)
     far = float(tri_depth[valid].max()) * 1.01 + 1e-6 if valid.any() else 1.0
     starts = torch.cumsum(counts, 0) - counts
-    row_starts = torch.cumsum(ny[ids], 0) - ny[ids]  # each triangle's first row in `spans`
     begin = 0
     while begin < len(ids):  # chunks of triangles whose candidate pixels fit in _MAX_PAIRS
         end = int(torch.searchsorted(starts, starts[begin] + _MAX_PAIRS, right=False))
         end = max(end, begin + 1)
-        rows = slice(int(row_starts[begin]), int(row_starts[end]) if end < len(ids) else len(spans.tri))
-        _splat(coef, ids, spans.select(rows), x0, y0, far, width, zbuf)
+        if spans is None:
+            owner, lx, ly = _box_candidates(ids[begin:end], counts[begin:end], nx)
+        else:
+            rows = slice(int(row_starts[begin]), int(row_starts[end]) if end < len(ids) else len(spans.tri))
+            owner, lx, ly = _span_candidates(ids, spans.select(rows))
+        _splat(coef, owner, lx, ly, x0, y0, far, width, zbuf)
         begin = end
     tri_id = zbuf & ((1 << _TRI_BITS) - 1)
     tri_id[zbuf == empty] = -1
@@ -113,29 +120,24 @@ class _RowSpans:
         return _RowSpans(self.tri[rows], self.ly[rows], self.lx0[rows], self.count[rows])
 
 
-def _row_spans(
-    coef: torch.Tensor, ids: torch.Tensor, nx: torch.Tensor, ny: torch.Tensor, tight: bool
-) -> _RowSpans:
-    """The columns of each box row that may hold a covered pixel centre. With `tight` the three edge
-    half-planes cut the row to an interval, widened by a pixel each side so the exact float32 test in `_splat`
-    (which decides) never loses a pixel: that skips the empty corners of thin and slanted triangles (about 3x
-    fewer candidates on the head at 640 px). Small boxes (low resolutions) test whole rows: cheaper there."""
+def _row_spans(coef: torch.Tensor, ids: torch.Tensor, nx: torch.Tensor, ny: torch.Tensor) -> _RowSpans:
+    """The columns of each box row that may hold a covered pixel centre: the three edge half-planes cut the
+    row to an interval, widened by a pixel each side so the exact float32 test in `_splat` (which decides)
+    never loses a pixel. That skips the empty corners of thin and slanted triangles (about 3x fewer
+    candidates on the head at 640 px); for small boxes (low resolutions) testing whole boxes is cheaper."""
     rows_per = ny[ids]
     tri = torch.repeat_interleave(torch.arange(len(ids), device=ids.device), rows_per)
     ly = torch.arange(int(rows_per.sum()), device=ids.device) - torch.repeat_interleave(
         torch.cumsum(rows_per, 0) - rows_per, rows_per
     )
     owner = ids[tri]
-    if not tight:
-        return _RowSpans(tri, ly, torch.zeros_like(ly), nx[owner])
     cy = ly.double() + 0.5
     lo = torch.zeros_like(cy)
     hi = nx[owner].double() - 1
     for k in range(3):  # edge k: a x + b y + c >= 0 inside
         a, b, c = (coef[3 * k + j, owner].double() for j in range(3))
-        bound = (
-            -(b * cy + c) / torch.where(a == 0, torch.ones_like(a), a) - 0.5
-        )  # column where the edge crosses
+        # the column where the edge crosses this row
+        bound = -(b * cy + c) / torch.where(a == 0, torch.ones_like(a), a) - 0.5
         lo = torch.where(a > 0, torch.maximum(lo, torch.ceil(bound) - 1), lo)
         hi = torch.where(a < 0, torch.minimum(hi, torch.floor(bound) + 1), hi)
     lo = lo.clamp(min=0)
@@ -164,13 +166,25 @@ def _plane_coefficients(tri, tri_depth, x0, y0) -> torch.Tensor:
     return torch.cat([bary.flatten(1), inv_z], 1).float().t().contiguous()
 
 
-def _splat(coef, ids, spans: _RowSpans, x0, y0, far, width, zbuf):
-    """Test the candidate pixels of `spans`; keep the nearest triangle per pixel in `zbuf`."""
+def _box_candidates(ids, counts, nx) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every pixel of the triangles' boxes: (owner triangle, local column, local row), each (Q,) int64."""
+    owner = torch.repeat_interleave(ids, counts)
+    first = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    local = torch.arange(int(counts.sum()), device=ids.device) - first
+    width_of = nx[owner]
+    return owner, local % width_of, local // width_of
+
+
+def _span_candidates(ids, spans: _RowSpans) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every pixel of the row spans: (owner triangle, local column, local row), each (Q,) int64."""
     row = torch.repeat_interleave(torch.arange(len(spans.count), device=ids.device), spans.count)
     first = torch.repeat_interleave(torch.cumsum(spans.count, 0) - spans.count, spans.count)
     lx = spans.lx0[row] + torch.arange(len(row), device=ids.device) - first
-    ly = spans.ly[row]
-    owner = ids[spans.tri[row]]
+    return ids[spans.tri[row]], lx, spans.ly[row]
+
+
+def _splat(coef, owner, lx, ly, x0, y0, far, width, zbuf):
+    """Test the candidates (owner triangle, local column and row); keep the nearest per pixel in `zbuf`."""
     e = coef[:9, owner]  # (9, Q): the edge planes, one contiguous row each
     cx, cy = lx.float() + 0.5, ly.float() + 0.5
     inside = (
