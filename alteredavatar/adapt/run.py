@@ -69,7 +69,7 @@ class StylizeJob:
         `reads_style_image=False` when the style image is given as a tensor and written as an output."""
         self.style.check()
         self.adapt.check()
-        reads = [*avatar_files(self.avatar), *([self.net] if self.net else [])]
+        reads = avatar_files(self.avatar, self.net)
         reads += [self.style.image] if self.style.image is not None and reads_style_image else []
         init_folders = []
         if self.init not in ("auto", "unstylized"):
@@ -82,13 +82,15 @@ class StylizeJob:
         return folder
 
 
-def avatar_files(spec: str) -> list[Path]:
-    """The files an avatar spec reads (none for a built-in identity)."""
+def avatar_files(spec: str, net_path: Path | None = None) -> list[Path]:
+    """The files an avatar spec (and a non-default network) reads: none for a built-in identity on the
+    built-in network."""
+    net = [Path(net_path)] if net_path else []
     if spec.startswith("builtin:"):
-        return []
+        return net
     from alteredavatar.avatar.gltf import external_files
 
-    return [Path(spec), *external_files(spec)]
+    return [Path(spec), *external_files(spec), *net]
 
 
 def file_sha256(path: Path) -> str:
@@ -213,7 +215,7 @@ def apply_saved_style(
     announce: Announce = None,
 ) -> dict[str, str]:
     """Render a saved style on `avatar_spec` (turntable + grid with the unstylized row on top) into `out`."""
-    reads = [*style_paths(style), *avatar_files(avatar_spec), *([net_path] if net_path else [])]
+    reads = [*style_paths(style), *avatar_files(avatar_spec, net_path)]
     folder = RunFolder(out, overwrite, reads, [style_paths(style)[0].parent], cfg.estimate_bytes())
     folder.check()
     state, _ = load_style(style)
@@ -236,7 +238,7 @@ def run_render(
     """Render an unstylized avatar (turntable, expression grid, portrait) into `out`."""
     from alteredavatar.avatar.pretrained import load_avatar, load_avatar_net
 
-    reads = [*avatar_files(avatar_spec), *([net_path] if net_path else [])]
+    reads = avatar_files(avatar_spec, net_path)
     folder = RunFolder(out, overwrite, reads, estimate=cfg.estimate_bytes())
     folder.check()
     avatar = load_avatar(avatar_spec, load_avatar_net(net_path)).move_to(resolve_device(device))
