@@ -79,6 +79,7 @@ class AdaptConfig:
         check_range("--adapt.expressions.max-weight", e.max_weight, 0, 2)
         check_range("--adapt.expressions.preset-prob", e.preset_prob, 0, 1)
         check_range("--adapt.expressions.neutral-prob", e.neutral_prob, 0, 1 - e.preset_prob)
+        check_range("--adapt.expressions.closed-eyes-prob", e.closed_eyes_prob, 0, 1)
 
 
 @dataclass
@@ -138,7 +139,9 @@ class Stylizer:
         reg = self.guide.regularizer_scale * displacement_regularizer(
             frame.displacement - src_frame.displacement, self.obj
         )
-        reg = reg + self.obj.seam_weight * seam_loss(frame.albedo - src_frame.albedo, self.avatar.seams)
+        # on the albedo before stitching: a pattern that breaks at a seam would show as a blurred band
+        change = frame.raw_albedo - src_frame.raw_albedo
+        reg = reg + self.obj.seam_weight * seam_loss(change, self.avatar.seams)
         s = self.obj.strength
         total = (1 - s) * style + s * ident + reg
         return total, {

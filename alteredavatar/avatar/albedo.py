@@ -44,14 +44,25 @@ def _mask_in_atlas(name: str, head: dict, size: int) -> np.ndarray:
     v = 1 - (np.arange(size) + 0.5) / size  # row 0 is v = 1
     uu, vv = np.meshgrid(u, v)
     scale = float(head["island_scale"])
-    for src, dst in zip(head["island_src"], head["island_dst"]):
+    owner = _island_owner(head["island_dst"], uu, vv)
+    for k, (src, dst) in enumerate(zip(head["island_src"], head["island_dst"])):
         su = (uu - dst[0]) / scale + src[0]
         sv = (vv - dst[1]) / scale + src[1]
-        inside = (uu >= dst[0]) & (vv >= dst[1]) & (su <= 1) & (sv <= 1)
+        inside = (owner == k) & (su <= 1) & (sv <= 1)  # only this island's texels read its source region
         col = np.clip((su * img.shape[1]).astype(int), 0, img.shape[1] - 1)
         row = np.clip(((1 - sv) * img.shape[0]).astype(int), 0, img.shape[0] - 1)
         out[inside] = np.maximum(out[inside], img[row[inside], col[inside]])
     return out
+
+
+def _island_owner(dst: np.ndarray, uu: np.ndarray, vv: np.ndarray) -> np.ndarray:
+    """Which packed island each atlas point (uu, vv) belongs to: the head island (0) fills the right, the
+    others stack down the left column from the top (see anny_head.pack_islands); -1 below the lowest."""
+    owner = np.full(uu.shape, -1)
+    for k in np.argsort(dst[1:, 1]) + 1:  # lowest first, so each higher island overwrites its own rows
+        owner[vv >= dst[k, 1]] = k
+    owner[uu >= dst[0, 0]] = 0
+    return owner
 
 
 def _draw_faces(uvs: np.ndarray, faces: np.ndarray, size: int, blur: float = 0.0) -> np.ndarray:

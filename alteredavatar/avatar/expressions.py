@@ -32,6 +32,7 @@ PRESETS: dict[str, dict[str, float]] = {
     },
 }
 PRESET_NAMES = tuple(PRESETS)
+CLOSED_EYES = torch.tensor([ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"]])
 
 
 def preset(name: str) -> torch.Tensor:
@@ -57,6 +58,9 @@ class ExpressionSamplerConfig:
     max_weight: float = 1.0
     preset_prob: float = 0.3  # chance to draw a named preset instead (keeps the extremes covered)
     neutral_prob: float = 0.1
+    closed_eyes_prob: float = 0.25
+    """Chance that a non-neutral code also closes both eyes. The closed lids' skin hides inside the eye
+    socket otherwise, so a style left it bare (skin-coloured patches on a blink) when blinks were rare."""
 
 
 def sample_expressions(
@@ -75,4 +79,7 @@ def sample_expressions(
             continue
         idx = torch.randperm(NUM_EXPR, generator=generator)[: cfg.active]
         codes[i, idx] = torch.rand(cfg.active, generator=generator) * cfg.max_weight
+    if cfg.closed_eyes_prob > 0:
+        close = (torch.rand(n, generator=generator) < cfg.closed_eyes_prob) & codes.any(1)
+        codes[close.nonzero()[:, 0][:, None], CLOSED_EYES] = 1.0
     return codes

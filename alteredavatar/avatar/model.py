@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from alteredavatar.avatar.mesh import AvatarMesh
 from alteredavatar.avatar.network import AvatarNet, uv_fourier_features
-from alteredavatar.avatar.seams import SeamSamples, fill_islands, island_fill_index
+from alteredavatar.avatar.seams import SeamSamples, SeamStitch, fill_islands, island_fill_index
 from alteredavatar.raster import rasterize_uv, vertex_normals
 
 POSITION_SCALE = 5.0  # metres -> roughly [-1, 1] for a head-sized mesh
@@ -38,11 +38,13 @@ def identity_maps(mesh: AvatarMesh, res: int, octaves: int) -> tuple[torch.Tenso
 
 @dataclass
 class AvatarFrame:
-    """verts (B, V, 3) posed + displaced; albedo (B, 3, R, R); displacement (B, 1, R, R) metres."""
+    """verts (B, V, 3) posed + displaced; albedo (B, 3, R, R) as rendered (seams stitched);
+    displacement (B, 1, R, R) metres; raw_albedo (B, 3, R, R) the network's albedo before seam stitching."""
 
     verts: torch.Tensor
     albedo: torch.Tensor
     displacement: torch.Tensor
+    raw_albedo: torch.Tensor
 
 
 class AnimatableAvatar(nn.Module):
@@ -58,6 +60,7 @@ class AnimatableAvatar(nn.Module):
         self.register_buffer("uv_mask", maps[:, UV_MASK_CHANNEL : UV_MASK_CHANNEL + 1], persistent=False)
         self.register_buffer("island_index", island_fill_index(self.uv_mask[0, 0]), persistent=False)
         self.seams = SeamSamples.from_mesh(mesh.faces, mesh.uvs, mesh.weld)
+        self.stitch = SeamStitch.from_mesh(mesh.faces, mesh.uvs, mesh.weld, net.cfg.uv_res)
         normals = vertex_normals(mesh.verts[None], mesh.faces, mesh.weld)[0]  # neutral, shared across seams
         self.register_buffer("normals", normals, persistent=False)
         self._feats: list[torch.Tensor] | None = None
@@ -70,6 +73,7 @@ class AnimatableAvatar(nn.Module):
         """Put the mesh, the cached maps and the network on `device` (in place; returns self)."""
         self.mesh = self.mesh.to(device)
         self.seams = self.seams.to(device)
+        self.stitch = self.stitch.to(device)
         self.to(device)
         self._feats = None
         return self
@@ -98,11 +102,14 @@ class AnimatableAvatar(nn.Module):
         """expr: (B, 52) ARKit weights -> an `AvatarFrame`."""
         albedo, disp = self.net.decode(expr, self.features())
         # texels no face owns copy their nearest island texel, so lookups at island borders read the island
-        albedo, disp = fill_islands(albedo, self.island_index), fill_islands(disp, self.island_index)
+        raw, disp = fill_islands(albedo, self.island_index), fill_islands(disp, self.island_index)
+        # both copies of every seam edge blend to their mean, so the atlas cuts never show as lines (the
+        # displacement needs no stitch: the vertices' weld mean below already closes the surface)
+        albedo = fill_islands(self.stitch(raw), self.island_index)
         grid = torch.stack([self.mesh.uvs[:, 0] * 2 - 1, 1 - self.mesh.uvs[:, 1] * 2], -1)[None, None]
         d = F.grid_sample(disp, grid.expand(expr.shape[0], -1, -1, -1), align_corners=False)[
             :, 0, 0
         ]  # (B, V)
         d = self._weld_mean(d)  # seam copies of a vertex sample different texels; keep the surface closed
         verts = self.mesh.posed(expr) + d.unsqueeze(-1) * self.normals
-        return AvatarFrame(verts=verts, albedo=albedo, displacement=disp)
+        return AvatarFrame(verts=verts, albedo=albedo, displacement=disp, raw_albedo=raw)

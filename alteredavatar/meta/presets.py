@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from alteredavatar.adapt.loop import AdaptConfig
+from alteredavatar.avatar.expressions import ExpressionSamplerConfig
 from alteredavatar.guidance.procedural import PATTERN_KINDS
 from alteredavatar.meta.algorithms import FOMAMLConfig, MetaSGDConfig, ReptileConfig
 from alteredavatar.meta.avatar_tasks import TaskFamilyConfig
@@ -43,15 +44,23 @@ def procedural_bank(train_seeds: str) -> StyleBankConfig:
     )
 
 
-def test_time_tasks(guidance: str = "texture") -> TaskFamilyConfig:
-    """Tasks at the settings `stylize` runs (4 views @ 128 px)."""
-    return TaskFamilyConfig(guidance=guidance, adapt=AdaptConfig(batch=4, res=128))
+def test_time_tasks(guidance: str = "texture", closed_eyes_prob: float | None = None) -> TaskFamilyConfig:
+    """Tasks at the settings `stylize` runs (4 views @ 128 px). The texture presets pass closed_eyes_prob 0:
+    they were trained before stylization closed the eyes on a quarter of its frames, and rebuild as they
+    were."""
+    expressions = ExpressionSamplerConfig()
+    if closed_eyes_prob is not None:
+        expressions.closed_eyes_prob = closed_eyes_prob
+    return TaskFamilyConfig(guidance=guidance, adapt=AdaptConfig(batch=4, res=128, expressions=expressions))
 
 
 def texture_stage1() -> MetaTrainConfig:
     return MetaTrainConfig(
         reptile=ReptileConfig(inner_steps=10, inner_lr=0.02, outer_lr=1.0, outer_lr_final=0.1),
         train=TrainConfig(outer_steps=100, tasks_per_step=4, checkpoint_every=10, eval_every=50, seed=0),
+        tasks=TaskFamilyConfig(
+            adapt=AdaptConfig(batch=2, res=96, expressions=ExpressionSamplerConfig(closed_eyes_prob=0.0))
+        ),
         styles=procedural_bank("0-11"),
     )
 
@@ -67,7 +76,7 @@ def texture_stage2() -> MetaTrainConfig:
             seed=1,
             init="runs/texture-stage1/init.safetensors",
         ),
-        tasks=test_time_tasks(),
+        tasks=test_time_tasks(closed_eyes_prob=0.0),
         styles=procedural_bank("0-11"),
     )
 
@@ -83,7 +92,7 @@ def texture() -> MetaTrainConfig:
             seed=3,
             init="runs/texture-stage2/init.safetensors",
         ),
-        tasks=test_time_tasks(),
+        tasks=test_time_tasks(closed_eyes_prob=0.0),
         styles=procedural_bank("200-599"),
     )
 

@@ -1,4 +1,4 @@
-"""UV seams: found on the mesh, both islands' copies compared, islands dilated, and kept equal by
+"""UV seams: found on the mesh, both islands' copies compared, islands dilated, stitched, and kept equal by
 stylization."""
 
 import numpy as np
@@ -11,6 +11,7 @@ from alteredavatar.adapt.objective import ObjectiveConfig
 from alteredavatar.avatar.pretrained import load_avatar, load_avatar_net
 from alteredavatar.avatar.seams import (
     SeamSamples,
+    SeamStitch,
     face_adjacency,
     fill_islands,
     island_fill_index,
@@ -18,6 +19,7 @@ from alteredavatar.avatar.seams import (
     seam_loss,
 )
 from alteredavatar.guidance.procedural import procedural_style
+from alteredavatar.raster import rasterize_uv
 
 # Two triangles sharing the edge (1, 2). Vertices 3 and 4 are UV copies of 1 and 2 (same weld ids), so the
 # second face reads the shared edge from another island.
@@ -70,7 +72,7 @@ def test_island_dilation_copies_the_nearest_island_texel():
 def test_stylization_keeps_the_seams_closed(tiny_net_path):
     """After a VGG stylization, the style's change to the albedo agrees across every seam of the built-in
     head, far more closely than without the seam term."""
-    gaps = {}
+    gaps, shown = {}, {}
     for weight in (0.0, 10.0):
         obj = ObjectiveConfig(strength=0.2, seam_weight=weight)
         avatar = load_avatar("builtin:ada", load_avatar_net(tiny_net_path))
@@ -81,10 +83,48 @@ def test_stylization_keeps_the_seams_closed(tiny_net_path):
         st = Stylizer(avatar, guide, cfg, obj)
         st.run(progress=False)
         with torch.no_grad():
-            albedo = avatar(torch.zeros(1, 52)).albedo - st.source(torch.zeros(1, 52)).albedo
+            styled, source = avatar(torch.zeros(1, 52)), st.source(torch.zeros(1, 52))
         s = avatar.seams
-        gaps[weight] = (sample_uv(albedo, s.uv_a) - sample_uv(albedo, s.uv_b)).abs().mean().item()
+        gap = lambda m: (sample_uv(m, s.uv_a) - sample_uv(m, s.uv_b)).abs().mean().item()  # noqa: E731
+        gaps[weight] = gap(styled.raw_albedo - source.raw_albedo)  # the style's own change, before stitching
+        shown[weight] = (gap(styled.raw_albedo), gap(styled.albedo))  # the whole albedo, unstitched and as read
     assert gaps[10.0] < 0.03 and gaps[10.0] < 0.25 * gaps[0.0], gaps
+    assert all(read < 0.3 * raw for raw, read in shown.values()), shown
+
+
+def test_stitch_makes_both_copies_agree_and_leaves_the_rest_alone():
+    faces, uvs, weld = torch.from_numpy(FACES), torch.from_numpy(UVS).float(), torch.from_numpy(WELD)
+    stitch = SeamStitch.from_mesh(faces, uvs, weld, res=32, band=4.0)
+    maps = torch.full((1, 3, 32, 32), 0.2)
+    maps[..., :16, 16:] = 0.8  # the second island (u, v > 0.5) is brighter
+    maps.requires_grad_(True)
+    _, cover = rasterize_uv(uvs, faces, uvs, 32)
+    index = island_fill_index(cover[0])
+    out = fill_islands(stitch(fill_islands(maps, index)), index)  # as AnimatableAvatar reads its albedo
+    s = SeamSamples.from_mesh(faces, uvs, weld, per_edge=8)
+    before = (sample_uv(maps, s.uv_a) - sample_uv(maps, s.uv_b)).abs().mean().item()
+    after = (sample_uv(out, s.uv_a) - sample_uv(out, s.uv_b)).abs().mean().item()
+    assert before > 0.5 and after < 0.1 * before, (before, after)
+    changed = ((out != maps).any(1)[0] & (cover[0] > 0)).float()
+    rows, cols = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
+    # only texels within the band of the edge moved: face 0's hypotenuse u + v = 0.5 and face 1's v = 0.6
+    uv_u, uv_v = (cols + 0.5) / 32, 1 - (rows + 0.5) / 32
+    near = ((uv_u + uv_v - 0.5).abs() / 2**0.5 < 4.5 / 32) | ((uv_v - 0.6).abs() < 4.5 / 32)
+    assert changed.sum() > 10 and near[changed.bool()].all()
+    out.sum().backward()
+    assert maps.grad is not None and (maps.grad != 1).any(), "the stitch passes gradients through its blend"
+
+
+def test_the_unstylized_head_shows_no_seams():
+    """The render-space seam ratio of the pretrained head with the stitch, against the same head without it
+    (which shows its neck and back-of-head lines)."""
+    from alteredavatar.eval.seams import seam_visibility
+
+    avatar = load_avatar("builtin:ada")
+    stitched = seam_visibility(avatar, res=160)["ratio"]
+    avatar.stitch = SeamStitch.empty(avatar.mesh.uvs)
+    raw = seam_visibility(avatar, res=160)["ratio"]
+    assert stitched < 1.0 < raw, (stitched, raw)
 
 
 def test_render_seam_metric_separates_seam_edges_from_ordinary_ones():
