@@ -167,7 +167,9 @@ def build_app(cfg: AppConfig, root: Path) -> gr.Blocks:
             with gr.Column():
                 portrait = gr.Image(label="Result", type="filepath", interactive=False, elem_id="portrait")
                 with gr.Row():
-                    expression = gr.Dropdown(list(PRESET_NAMES), value="neutral", label="Expression")
+                    expression = gr.Dropdown(
+                        list(PRESET_NAMES), value="neutral", label="Expression", elem_id="expression"
+                    )
                     yaw = gr.Slider(-180, 180, 0, step=5, label="Yaw (degrees)", elem_id="yaw")
                 model = gr.Model3D(label="3D view (drag to orbit)", elem_id="model3d")
                 video = gr.Video(label="Turntable", interactive=False)
