@@ -45,6 +45,8 @@ INTRO = (
     "# AlteredAvatar\nStylize an animatable 3D head from a style image (or a text prompt with CLIP "
     "guidance). Pick an example below for a first result, then try your own image or a .glb head."
 )
+# Gradio's gallery uses min(columns, items) columns, so one style would fill the page's width
+CSS = "#gallery .grid-container { grid-template-columns: repeat(8, minmax(80px, 1fr)) !important; }"
 
 
 def page_error(exc: BaseException) -> gr.Error:
@@ -128,7 +130,7 @@ def build_app(cfg: AppConfig, root: Path) -> gr.Blocks:
         except Exception as exc:
             raise page_error(exc) from None
 
-    with gr.Blocks(title="AlteredAvatar", delete_cache=(900, 3600)) as demo:
+    with gr.Blocks(title="AlteredAvatar", delete_cache=(900, 3600), css=CSS) as demo:
         current = gr.State(None)  # the result on show: {"style": run folder, "avatar": spec}; server-side
         gr.Markdown(INTRO)
         with gr.Row():
@@ -172,7 +174,7 @@ def build_app(cfg: AppConfig, root: Path) -> gr.Blocks:
                     )
                     yaw = gr.Slider(-180, 180, 0, step=5, label="Yaw (degrees)", elem_id="yaw")
                 model = gr.Model3D(label="3D view (drag to orbit)", elem_id="model3d")
-                video = gr.Video(label="Turntable", interactive=False)
+                video = gr.Video(label="Turntable", interactive=False, height=320)
                 grid = gr.Image(label="Expressions", type="filepath", interactive=False)
                 files = gr.File(
                     label="Downloads", file_count="multiple", interactive=False, elem_id="downloads"
@@ -188,7 +190,8 @@ def build_app(cfg: AppConfig, root: Path) -> gr.Blocks:
             gallery = gr.Gallery(
                 label="Styles",
                 columns=8,
-                height=200,
+                height=180,
+                object_fit="contain",
                 allow_preview=False,
                 interactive=False,
                 elem_id="gallery",
