@@ -45,6 +45,7 @@ INTRO = (
     "# AlteredAvatar\nStylize an animatable 3D head from a style image (or a text prompt with CLIP "
     "guidance). Pick an example below for a first result, then try your own image or a .glb head."
 )
+NOTHING_TO_STOP = "nothing of yours is running (a queued stylization can be stopped once it starts)"
 # Gradio's gallery uses min(columns, items) columns, so one style would fill the page's width
 CSS = "#gallery .grid-container { grid-template-columns: repeat(8, minmax(80px, 1fr)) !important; }"
 
@@ -108,7 +109,7 @@ def build_app(cfg: AppConfig, root: Path) -> gr.Blocks:
 
     def stop(request: gr.Request) -> str:
         told = stops.stop(request.session_hash or "")
-        return "stopping after the current step" if told else "nothing is running"
+        return "stopping after the current step" if told else NOTHING_TO_STOP
 
     def rerender(current, expression, yaw, request: gr.Request) -> str:
         try:
