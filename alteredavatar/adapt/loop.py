@@ -2,7 +2,8 @@
 
 The network's other parameters are frozen (and stay bit-identical). The unstylized renders of the same
 views and expressions come from a frozen copy of the starting network, for the directional CLIP loss and
-the identity term. Ctrl-C stops early and returns what has been learned; a non-finite loss raises.
+the identity term. Ctrl-C (or `StopRequested` raised by an `on_step` callback: the web app's Stop button)
+stops early and returns what has been learned; a non-finite loss raises.
 """
 
 from __future__ import annotations
@@ -96,6 +97,11 @@ OptimizerFactory = Callable[[list[torch.Tensor]], torch.optim.Optimizer]
 OnStep = Callable[[int, int, dict[str, float]], None]  # (steps done, steps in all, loss parts)
 
 
+class StopRequested(Exception):
+    """Raised by an `on_step` callback to stop the adaptation early; handled exactly like Ctrl-C (the style
+    learned so far is kept and the result says `interrupted`)."""
+
+
 class Stylizer:
     """Holds one stylization problem (avatar, guide, configs) and runs steps on the style parameters."""
 
@@ -169,7 +175,7 @@ class Stylizer:
         self, progress: bool = True, label: str = "stylize", on_step: OnStep | None = None
     ) -> AdaptResult:
         """Adapt for `cfg.steps` steps (a rich bar on the console when `progress`); `on_step` is told after
-        each step (a web page's progress bar)."""
+        each step (a web page's progress bar) and may raise `StopRequested` to stop there."""
         opt = self.make_optimizer(self.params)
         history: list[dict[str, float]] = []
         interrupted = False
@@ -191,7 +197,7 @@ class Stylizer:
                     bar.update(task, advance=1, loss=parts["loss"])
                     if on_step:
                         on_step(step + 1, self.cfg.steps, parts)
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, StopRequested):
                 interrupted = True
         state = {k: v.detach().to("cpu", copy=True) for k, v in self.avatar.net.style_state().items()}
         return AdaptResult(state, history, time.perf_counter() - start, interrupted)

@@ -59,6 +59,9 @@ class StylizeJob:
         "`auto` (meta-learned init when one exists for this network + guidance), `unstylized`, or a style "
         "folder."
     )
+    metrics: bool = True
+    """Judge the result into metrics.json (VGG, texture, identity, expression judges; on CPU often longer
+    than a short adaptation). Off: metrics.json keeps the loss history only (the web app's default)."""
     eval_clip: str | None = None
     """A second CLIP (hub id or folder) for the metrics, so they are not judged by the training model."""
     device: DeviceSpec = "auto"
@@ -166,14 +169,16 @@ def run_stylize(
     result: AdaptResult = stylizer.run(progress, on_step=on_step)
     check_finite_state(result.state, job.adapt.lr)
     avatar.requires_grad_(False)
-    metrics = stylization_metrics(
-        avatar,
-        source,
-        guide.style_image,
-        judge,
-        job.style.text,
-        same_clip_as_training=judge is not None and judge is guide.clip,
-    )
+    metrics = {}
+    if job.metrics:
+        metrics = stylization_metrics(
+            avatar,
+            source,
+            guide.style_image,
+            judge,
+            job.style.text,
+            same_clip_as_training=judge is not None and judge is guide.clip,
+        )
     metrics["history"] = result.history
     meta = {
         **guide.describe(),
@@ -218,12 +223,20 @@ def apply_saved_style(
     reads = [*style_paths(style), *avatar_files(avatar_spec, net_path)]
     folder = RunFolder(out, overwrite, reads, [style_paths(style)[0].parent], cfg.estimate_bytes())
     folder.check()
+    avatar, source = load_styled_avatar(style, avatar_spec, net_path, device)
+    return _render_into(folder, avatar, source, cfg, announce)
+
+
+def load_styled_avatar(
+    style: str | Path, avatar_spec: str, net_path: Path | None = None, device: str = "auto"
+) -> tuple[AnimatableAvatar, AnimatableAvatar]:
+    """(`avatar_spec` wearing the saved `style`, the same avatar unstylized), ready to render."""
     state, _ = load_style(style)
     avatar, source = load_avatar_with_reference(
         avatar_spec, net_path or PRETRAINED_NET, resolve_device(device)
     )
     apply_style(avatar.net, state)
-    return _render_into(folder, avatar, source, cfg, announce)
+    return avatar, source
 
 
 def run_render(
@@ -253,11 +266,13 @@ def run_mix(
     render: bool = True,
     overwrite: bool = False,
     announce: Announce = None,
+    cfg: OutputConfig | None = None,
+    device: str = "auto",
 ) -> dict[str, str]:
-    """Write (1 - t) * A + t * B as a new style folder `out`, rendered (default outputs) on A's avatar unless
-    `render` is off. Returns name -> path of what was written."""
+    """Write (1 - t) * A + t * B as a new style folder `out`, rendered (`cfg`, default outputs) on A's avatar
+    unless `render` is off. Returns name -> path of what was written."""
     check_range("--t", t, 0, 1)
-    cfg = OutputConfig()
+    cfg = cfg or OutputConfig()
     reads = [*style_paths(style_a), *style_paths(style_b)]
     folders = [style_paths(p)[0].parent for p in (style_a, style_b)]
     folder = RunFolder(out, overwrite, reads, folders, STYLE_BYTES + (cfg.estimate_bytes() if render else 0))
@@ -267,7 +282,7 @@ def run_mix(
     if render:
         net = meta.get("avatar_net")
         net_path = Path(net) if net and Path(net).exists() else PRETRAINED_NET
-        avatar, source = load_avatar_with_reference(meta["avatar"], net_path, resolve_device("auto"))
+        avatar, source = load_avatar_with_reference(meta["avatar"], net_path, resolve_device(device))
         apply_style(avatar.net, state)
     if announce:
         announce()

@@ -8,10 +8,12 @@ from pathlib import Path
 from alteredavatar.adapt.loop import AdaptConfig
 from alteredavatar.checks import check_range
 from alteredavatar.export.outputs import OutputConfig
+from alteredavatar.guidance.clip import DEFAULT_CLIP
 from alteredavatar.options import DeviceSpec, NetPath
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_STEPS = 300  # the steps slider's end: a web visitor should not hold the one worker for an hour
+VIEW_CACHE = 2  # styled avatars kept loaded for the expression / yaw re-renders
 
 
 @dataclass
@@ -28,9 +30,14 @@ class AppConfig:
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     """Adaptation settings (steps and seed come from the page)."""
     output: OutputConfig = field(default_factory=OutputConfig)
+    metrics: bool = False
+    """Also judge each result into its metrics.json (as `stylize` does); off by default: the page shows no
+    metrics, and on CPU judging can take longer than a short adaptation."""
     glb_texture_res: int = 1024
     """Texture side of the downloadable .glb."""
     net: NetPath = None
+    clip: str = DEFAULT_CLIP
+    """CLIP for text prompts: a hub id already in the HF cache (the app never downloads), or a folder."""
     device: DeviceSpec = "auto"
     root: Path | None = None
     """Folder for generated examples and per-session files (default: a new temp folder, removed at exit)."""

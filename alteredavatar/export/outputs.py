@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import torch
 
 from alteredavatar.avatar.expressions import PRESET_NAMES, preset
@@ -70,19 +71,27 @@ class OutputConfig:
         return RenderConfig(res=self.res, ssaa=self.ssaa, shading=self.shading)
 
 
+def render_view(
+    avatar: AnimatableAvatar, cfg: OutputConfig, expression: str = "neutral", yaw_deg: float = 0.0
+) -> np.ndarray:
+    """One portrait-size picture of `avatar` with a named expression (avatar/expressions.py), seen from
+    `yaw_deg` degrees around the head (0: front): (H, W, 3) uint8. The portraits are this at yaw 0."""
+    check_range("yaw", yaw_deg, -180, 180)
+    cams, expr = front_views((float(yaw_deg),)), preset(expression)[None]
+    with torch.no_grad():
+        return to_uint8(render_avatar(avatar, expr, cams, cfg.render_config(portrait=True)).image)[0]
+
+
 def render_portraits(
     styled: AnimatableAvatar, source: AnimatableAvatar | None, out: Path, cfg: OutputConfig
 ) -> dict[str, str]:
     """portrait.png (front, neutral) and, given the unstylized `source`, portrait_original.png (same
     camera)."""
-    rcfg = cfg.render_config(portrait=True)
-    cams, expr = front_views((0.0,)), preset("neutral")[None]
     paths = {"portrait": (styled, out / "portrait.png")}
     if source is not None:
         paths["portrait_original"] = (source, out / "portrait_original.png")
     for avatar, path in paths.values():
-        with torch.no_grad():
-            write_png(to_uint8(render_avatar(avatar, expr, cams, rcfg).image)[0], path)
+        write_png(render_view(avatar, cfg), path)
     return {k: str(p) for k, (_, p) in paths.items()}
 
 

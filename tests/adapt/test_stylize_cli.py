@@ -216,6 +216,34 @@ def test_ctrl_c_saves_what_it_has(tmp_path, tiny_net_path, style_png, monkeypatc
     assert (tmp_path / "out" / "style.safetensors").exists()
 
 
+def test_a_stop_from_on_step_keeps_what_it_has_like_ctrl_c(tmp_path, tiny_net_path, style_png):
+    from alteredavatar.adapt.guide import StyleSpec
+    from alteredavatar.adapt.loop import AdaptConfig, StopRequested
+    from alteredavatar.adapt.run import StylizeJob, run_stylize
+    from alteredavatar.export.outputs import OutputConfig
+
+    def stop_after_three(done, total, parts):
+        if done == 3:
+            raise StopRequested
+
+    job = StylizeJob(
+        style=StyleSpec(image=style_png, guidance="texture"),
+        out=tmp_path / "out",
+        adapt=AdaptConfig(steps=10, batch=1, res=32),
+        output=OutputConfig(frames=2, res=32, portrait_res=32),
+        net=tiny_net_path,
+        metrics=False,
+    )
+    meta = run_stylize(job, progress=False, on_step=stop_after_three)
+    saved = json.loads((tmp_path / "out" / "style.json").read_text())
+    assert saved["interrupted"] is True and saved["steps"] == 3 and saved["steps_requested"] == 10
+    assert (
+        meta["outputs"]["portrait"].endswith("portrait.png") and (tmp_path / "out" / "portrait.png").exists()
+    )
+    assert saved["metrics"] == {}, "--no-metrics: no judges"
+    assert list(json.loads((tmp_path / "out" / "metrics.json").read_text())) == ["history"]
+
+
 def test_nan_loss_stops_cleanly_and_writes_nothing(tmp_path, tiny_net_path, style_png, monkeypatch, capsys):
     from alteredavatar.adapt.guide import StyleGuide
 

@@ -1,5 +1,6 @@
 """Drive the web app in headless Chromium (Debian's, through playwright, as tests/export/threejs.py does):
-pick an example row, press Stylize, wait for the results, screenshot the page.
+pick an example row, press Stylize, wait for the results, pick an expression (the result re-renders),
+screenshot the page.
 
 `python tests/app/app_browser.py docs/app.png [STEPS]` writes the README's picture (pretrained network).
 """
@@ -27,7 +28,8 @@ def missing() -> str | None:
 def stylize_example(url: str, shot: Path, example: int = 0, timeout_s: float = 300) -> dict:
     """Click example row `example`, press Stylize, wait for the portrait and the downloads; save a full-page
     screenshot to `shot`. Returns what the page shows: {"portrait": src, "downloads": [names], "canvas": n,
-    "model": the 3D view's file name, "summary": text, "seconds": time to the result}."""
+    "model": the 3D view's file name, "summary": text, "seconds": time to the result, "gallery": images in
+    the session's styles, "smile": the portrait's src after picking the smile expression}."""
     from playwright.sync_api import TimeoutError as PageTimeout
     from playwright.sync_api import sync_playwright
 
@@ -49,13 +51,21 @@ def stylize_example(url: str, shot: Path, example: int = 0, timeout_s: float = 3
             page.wait_for_selector("#portrait img", timeout=timeout_s * 1000)
             page.wait_for_selector("#downloads a", timeout=60_000)
             seconds = time.perf_counter() - start
+            portrait = page.locator("#portrait img").get_attribute("src")
+            page.locator("#expression input").click()
+            page.locator("ul.options li", has_text="smile").first.click()
+            page.wait_for_function(
+                "src => document.querySelector('#portrait img')?.getAttribute('src') !== src", arg=portrait
+            )
             # Gradio 5's Model3D draws with Babylon's WebGPU engine: headless Chromium here has no WebGPU
             # adapter, so its canvas stays blank (a desktop browser draws it); we check that it got the .glb
             page.wait_for_timeout(2000)
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)
             return {
-                "portrait": page.locator("#portrait img").get_attribute("src"),
+                "portrait": portrait,
+                "smile": page.locator("#portrait img").get_attribute("src"),
+                "gallery": page.locator("#gallery img").count(),
                 "downloads": [
                     a.get_attribute("download") or a.inner_text() for a in page.locator("#downloads a").all()
                 ],

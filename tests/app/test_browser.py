@@ -1,4 +1,5 @@
-"""The web app in a real browser: a click on an example and one on Stylize give a result to see and get."""
+"""The web app in a real browser: a click on an example and one on Stylize give a result to see and get; an
+expression re-renders it."""
 
 import time
 from pathlib import Path
@@ -15,6 +16,8 @@ def test_example_click_and_stylize_shows_results(app):
     url, root = app
     page = app_browser.stylize_example(url, SHOT)  # the browser is closed when it returns
     assert page["portrait"], "the portrait is shown"
+    assert page["smile"] and page["smile"] != page["portrait"], "picking an expression re-renders the result"
+    assert page["gallery"] == 1, "the session's styles show the new one"
     assert any(".glb" in d for d in page["downloads"]) and any(
         ".safetensors" in d for d in page["downloads"]
     ), page

@@ -8,7 +8,7 @@ import torch
 
 from alteredavatar.cli import main
 from alteredavatar.errors import ConfigError
-from alteredavatar.export.outputs import OutputConfig
+from alteredavatar.export.outputs import OutputConfig, render_view
 from alteredavatar.render.cameras import front_views
 from alteredavatar.render.renderer import RenderConfig, render_mesh
 
@@ -88,3 +88,35 @@ def test_supersampling_need_not_be_an_integer():
     edge = out.mask[0, 0]
     assert ((edge > 0) & (edge < 1)).any(), "partial coverage at the silhouette (anti-aliased)"
     assert np.isclose(float(out.mask.max()), 1.0)
+
+
+def test_render_view_is_the_portrait_and_follows_expression_and_yaw(tmp_path):
+    from alteredavatar.avatar.pretrained import load_avatar
+
+    cfg = OutputConfig(portrait_res=48)
+    assert (
+        main(
+            [
+                "render",
+                "--output.frames",
+                "1",
+                "--output.res",
+                "16",
+                "--output.portrait-res",
+                "48",
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 0
+    )
+    avatar = load_avatar("builtin:ada")
+    front = render_view(avatar, cfg)
+    np.testing.assert_array_equal(front, iio.imread(tmp_path / "r" / "portrait.png"))
+    assert front.shape == (48, 48, 3) and front.dtype == np.uint8
+    assert np.abs(render_view(avatar, cfg, "jaw_open").astype(int) - front).max() > 50
+    assert np.abs(render_view(avatar, cfg, yaw_deg=90).astype(int) - front).mean() > 5
+    with pytest.raises(ConfigError, match="unknown expression"):
+        render_view(avatar, cfg, "sneer")
+    with pytest.raises(ConfigError, match="yaw"):
+        render_view(avatar, cfg, yaw_deg=float("nan"))
