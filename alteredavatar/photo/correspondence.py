@@ -4,7 +4,9 @@ FaceMesh runs on renders of the built-in head from several views; through the ra
 barycentrics each detected landmark becomes a point on the neutral mesh. Per landmark the view whose point
 lies nearest the coordinate-wise median of all views is kept, and the median distance of the views' points
 to it (`spread`, metres) says how well defined the landmark is (silhouette landmarks slide with the view and
-get large spreads; the fit weighs them down). Stored in the package as `assets/landmark_correspondence.npz`
+get large spreads; the fit weighs them down). FaceMesh's points also drift with the view (it regresses 2D
+positions), so every view's own surface points are kept too, and the fit interpolates the maps of the
+views nearest its camera (`view_weights`). Stored in the package as `assets/landmark_correspondence.npz`
 with a JSON sidecar saying how it was made; `alteredavatar build-landmark-map` (`make landmark-map`)
 rebuilds it.
 """
@@ -37,8 +39,8 @@ BUILD_COMMAND = "alteredavatar build-landmark-map"
 class CorrespondenceConfig:
     """The renders FaceMesh sees: every yaw x pitch pair (degrees) at `res` px."""
 
-    yaws: tuple[float, ...] = (-30.0, -15.0, 0.0, 15.0, 30.0)
-    pitches: tuple[float, ...] = (-10.0, 0.0, 10.0)
+    yaws: tuple[float, ...] = (-40.0, -25.0, -12.0, 0.0, 12.0, 25.0, 40.0)
+    pitches: tuple[float, ...] = (-15.0, -5.0, 5.0, 15.0)
     res: int = 512
     identity: str = "ada"
 
@@ -46,12 +48,40 @@ class CorrespondenceConfig:
 @dataclass
 class Correspondence:
     """tri (478,) int64 triangle of the built-in head; bary (478, 3); spread (478,) metres; views (478,)
-    how many renders found the landmark."""
+    how many renders found the landmark; view_tri (N, 478), view_bary (N, 478, 3) each render's own map
+    and view_angles (N, 2) its camera's yaw and pitch (degrees)."""
 
     tri: torch.Tensor
     bary: torch.Tensor
     spread: torch.Tensor
     views: torch.Tensor
+    view_tri: torch.Tensor
+    view_bary: torch.Tensor
+    view_angles: torch.Tensor
+
+    def view_weights(self, yaw: float, pitch: float, power: float = 2.0) -> torch.Tensor:
+        """(N,) inverse-distance weights of the renders' maps for a camera at (yaw, pitch) degrees."""
+        d = (self.view_angles - torch.tensor([yaw, pitch])).norm(dim=-1)
+        w = 1.0 / (d + 1e-3) ** power
+        return w / w.sum()
+
+    def points_seen_from(self, verts: torch.Tensor, faces: torch.Tensor, yaw: float, pitch: float):
+        """verts (..., V, 3) -> (..., 478, 3): where FaceMesh puts its landmarks on that mesh seen from (yaw,
+        pitch) degrees, interpolating the renders' maps (what the fit uses)."""
+        w = self.view_weights(yaw, pitch)
+        return sum(float(w[k]) * self.at_view(k).points(verts, faces) for k in range(len(w)) if w[k] > 1e-3)
+
+    def at_view(self, view: int) -> Correspondence:
+        """The map of render `view` alone."""
+        return Correspondence(
+            self.view_tri[view],
+            self.view_bary[view],
+            self.spread,
+            self.views,
+            self.view_tri,
+            self.view_bary,
+            self.view_angles,
+        )
 
     def points(self, verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
         """verts (..., V, 3) -> (..., 478, 3) landmark positions on that mesh."""
@@ -74,7 +104,8 @@ def _surface_points(mesh, cfg: CorrespondenceConfig):
     bary = fragment_barycentrics(screen, depth, mesh.faces, frags)
     pts = (mesh.verts[mesh.faces[frags.tri]] * bary[..., None]).sum(1)
     images = (out.image.permute(0, 2, 3, 1).clamp(0, 1) * 255 + 0.5).to(torch.uint8).numpy()
-    return images, frags.scatter(pts).numpy(), out.tri_id.numpy(), frags.scatter(bary).numpy()
+    angles = np.stack([yaw.ravel(), pitch.ravel()], -1)
+    return images, frags.scatter(pts).numpy(), out.tri_id.numpy(), frags.scatter(bary).numpy(), angles
 
 
 def build_correspondence(cfg: CorrespondenceConfig | None = None) -> tuple[dict[str, np.ndarray], dict]:
@@ -82,18 +113,21 @@ def build_correspondence(cfg: CorrespondenceConfig | None = None) -> tuple[dict[
     cfg = cfg or CorrespondenceConfig()
     mesh = builtin_avatar(cfg.identity)
     with torch.no_grad():
-        images, points, tri_ids, barys = _surface_points(mesh, cfg)
+        images, points, tri_ids, barys, angles = _surface_points(mesh, cfg)
     faces = detect_faces(list(images), max_faces=1)
     samples = [[] for _ in range(NUM_LANDMARKS)]  # per landmark: (point (3,), tri, bary (3,))
-    for k, found in enumerate(faces):
-        if found.count == 0:
-            continue
+    found_views = [k for k, f in enumerate(faces) if f.count > 0]
+    view_tri = np.zeros((len(found_views), NUM_LANDMARKS), np.int64)
+    view_bary = np.zeros((len(found_views), NUM_LANDMARKS, 3), np.float32)
+    for v, k in enumerate(found_views):
+        found = faces[k]
         covered = np.argwhere(tri_ids[k] >= 0)
         for i, (x, y) in enumerate(found.landmarks[0]):
             r, c = int(np.clip(y, 0, cfg.res - 1)), int(np.clip(x, 0, cfg.res - 1))
             if tri_ids[k, r, c] < 0:  # just off the silhouette: the nearest covered pixel
                 r, c = covered[np.argmin(((covered - (r, c)) ** 2).sum(1))]
             samples[i].append((points[k, r, c], tri_ids[k, r, c], barys[k, r, c]))
+            view_tri[v, i], view_bary[v, i] = tri_ids[k, r, c], barys[k, r, c]
     if any(not s for s in samples):
         raise AssetMissingError("FaceMesh found no face in the renders of the built-in head")
     tri, bary, spread, views = [], [], [], []
@@ -110,6 +144,9 @@ def build_correspondence(cfg: CorrespondenceConfig | None = None) -> tuple[dict[
         "bary": np.asarray(bary, np.float32),
         "spread": np.asarray(spread, np.float32),
         "views": np.asarray(views, np.int64),
+        "view_tri": view_tri,
+        "view_bary": view_bary,
+        "view_angles": angles[found_views].astype(np.float32),
     }
     info = {
         "made_by": BUILD_COMMAND,
@@ -118,7 +155,7 @@ def build_correspondence(cfg: CorrespondenceConfig | None = None) -> tuple[dict[
         f"pitches {list(cfg.pitches)} degrees",
         "renders_with_face": int(sum(f.count > 0 for f in faces)),
         "aggregate": "per landmark the view nearest the coordinate-wise median point; "
-        "spread = median distance",
+        "spread = median distance; every view's own map kept (view_tri, view_bary, view_angles)",
         "anny": ANNY_VERSION,
         "head_conversion_version": CONVERSION_VERSION,
         "median_spread_mm": float(np.median(arrays["spread"]) * 1000),
@@ -150,6 +187,9 @@ def load_correspondence(path: Path = ASSET) -> Correspondence:
             torch.from_numpy(z["bary"]).float(),
             torch.from_numpy(z["spread"]).float(),
             torch.from_numpy(z["views"]),
+            torch.from_numpy(z["view_tri"]),
+            torch.from_numpy(z["view_bary"]).float(),
+            torch.from_numpy(z["view_angles"]).float(),
         )
 
 

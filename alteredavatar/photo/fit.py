@@ -17,6 +17,7 @@ import torch
 from alteredavatar.avatar.mesh import AvatarMesh
 from alteredavatar.photo.basis import ShapeBasis
 from alteredavatar.photo.correspondence import Correspondence
+from alteredavatar.render.cameras import DEFAULT_TARGET
 
 EYE_OUTER = (33, 263)  # FaceMesh's outer eye corners
 EXPRESSION_LIKE = ("mouth-angles", "mouth-laugh-lines", "mouth-dimples", "eyebrows-angle", "cheek-trans")
@@ -31,7 +32,7 @@ class PhotoFitConfig:
     rounds: int = 6
     iterations: int = 50
     """L-BFGS iterations per round."""
-    shape_prior: float = 1e-5
+    shape_prior: float = 1e-4
     """Weight of ||coef||² against the landmark error in units of the inter-ocular distance (squared)."""
     expression_like_prior: float = 1e-3
     """Prior weight of the shape targets a smile or a frown also explains (`EXPRESSION_LIKE`), so the photo's
@@ -39,7 +40,9 @@ class PhotoFitConfig:
     expr_prior: float = 1e-4
     focal_prior: float = 1e-3
     """Weight of (log f - log f0)², f0 = `focal_init` x the photo's longer side."""
-    focal_init: float = 1.2
+    focal_init: float = 1.6
+    """f0 in units of the photo's longer side: 1.6 is a field of view of about 35 degrees across it (a
+    portrait lens). The landmarks hardly constrain the focal length, and a wrong one bends the shape."""
     spread_scale_m: float = 0.003
     """A landmark whose correspondence spreads this much across views counts half (silhouette points)."""
     max_coef: float = 1.5
@@ -94,6 +97,39 @@ def project(points, rot, trans, focal, width, height) -> tuple[torch.Tensor, tor
     return torch.stack([x, y], -1), depth
 
 
+def camera_angles(rot: torch.Tensor, trans: torch.Tensor) -> tuple[float, float]:
+    """Yaw and pitch (degrees) of the camera (rot (3, 3), trans (3,)) as `render.cameras.orbit` gives them:
+    around DEFAULT_TARGET, as the landmark map's renders were taken."""
+    eye = -rot.T @ trans - torch.tensor(DEFAULT_TARGET, dtype=trans.dtype)
+    yaw = math.degrees(math.atan2(float(eye[0]), float(eye[2])))
+    return yaw, math.degrees(math.atan2(float(eye[1]), float(eye[[0, 2]].norm())))
+
+
+def landmark_model(
+    corr: Correspondence, template: AvatarMesh, basis: ShapeBasis, view_weights: torch.Tensor | None = None
+) -> dict[str, torch.Tensor]:
+    """Landmark points of the template p0 (L, 3) and the shape (pos, neg: (K, L, 3)) and expression (52, L, 3)
+    bases there: from the median map, or the `view_weights` (N,) mix of the renders' own maps."""
+    maps = (
+        [(1.0, corr)]
+        if view_weights is None
+        else [(float(w), corr.at_view(k)) for k, w in enumerate(view_weights) if w > 1e-3]
+    )
+    total = sum(w for w, _ in maps)
+    out: dict[str, torch.Tensor] = {}
+    for w, m in maps:
+        at = basis.at(m.tri, m.bary, template.faces)
+        parts = {
+            "p0": m.points(template.verts.double(), template.faces),
+            "pos": at.pos.double(),
+            "neg": at.neg.double(),
+            "expr": m.points(template.blendshapes.double(), template.faces),
+        }
+        for key, value in parts.items():
+            out[key] = out.get(key, 0) + value * (w / total)
+    return out
+
+
 def landmark_weights(corr: Correspondence, cfg: PhotoFitConfig) -> torch.Tensor:
     """(478,) weights: 1 for well-defined landmarks, falling with the correspondence's spread."""
     return 1.0 / (1.0 + (corr.spread / cfg.spread_scale_m) ** 2)
@@ -113,11 +149,8 @@ def fit_photo(
     start = time.perf_counter()
     torch.manual_seed(cfg.seed)
     target = landmarks.double()
-    faces = template.faces
-    p0 = corr.points(template.verts.double(), faces)  # (L, 3)
-    at = basis.at(corr.tri, corr.bary.float(), faces)
-    b_pos, b_neg, one_sided = at.pos.double(), at.neg.double(), at.one_sided
-    b_expr = corr.points(template.blendshapes.double(), faces)  # (52, L, 3)
+    model = landmark_model(corr, template, basis)
+    p0, one_sided = model["p0"], basis.one_sided
     prior = torch.tensor(
         [
             cfg.expression_like_prior if any(k in n for k in EXPRESSION_LIKE) else cfg.shape_prior
@@ -140,7 +173,7 @@ def fit_photo(
         ).requires_grad_(True),
         "logf": torch.tensor(math.log(f0), dtype=torch.float64, requires_grad=True),
         "coef": torch.zeros(len(basis.names), dtype=torch.float64, requires_grad=True),
-        "expr": torch.zeros(b_expr.shape[0], dtype=torch.float64, requires_grad=True),
+        "expr": torch.zeros(template.blendshapes.shape[0], dtype=torch.float64, requires_grad=True),
     }
 
     def points() -> torch.Tensor:
@@ -148,10 +181,10 @@ def fit_photo(
         neg = (-c).clamp_min(0) * (~one_sided)
         e = params["expr"].clamp(0, 1)
         return (
-            p0
-            + torch.einsum("k,klc->lc", c.clamp_min(0), b_pos)
-            + torch.einsum("k,klc->lc", neg, b_neg)
-            + torch.einsum("k,klc->lc", e, b_expr)
+            model["p0"]
+            + torch.einsum("k,klc->lc", c.clamp_min(0), model["pos"])
+            + torch.einsum("k,klc->lc", neg, model["neg"])
+            + torch.einsum("k,klc->lc", e, model["expr"])
         )
 
     def loss_fn() -> torch.Tensor:
@@ -166,7 +199,21 @@ def fit_photo(
             + cfg.focal_prior * (params["logf"] - math.log(f0)) ** 2
         )
 
-    for names, rounds in ((("rot", "trans"), cfg.camera_rounds), (tuple(params), cfg.rounds)):
+    stages = (
+        (("rot", "trans"), cfg.camera_rounds),
+        ("view",),
+        (("rot", "trans"), 1),
+        (tuple(params), cfg.rounds),
+        ("view",),  # again, from the camera the full fit settled on
+        (tuple(params), 2),
+    )
+    for stage in stages:
+        if stage == ("view",):  # the maps of the renders nearest this camera (FaceMesh drifts with the view)
+            with torch.no_grad():
+                yaw, pitch = camera_angles(rotation(params["rot"]), params["trans"])
+            model = landmark_model(corr, template, basis, corr.view_weights(yaw, pitch))
+            continue
+        names, rounds = stage
         opt = torch.optim.LBFGS(
             [params[n] for n in names], lr=1.0, max_iter=cfg.iterations, line_search_fn="strong_wolfe"
         )

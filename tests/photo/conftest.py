@@ -33,7 +33,7 @@ def synthetic_photo(identity: str = "bo", yaw: float = 15.0, pitch: float = 5.0,
     cams = orbit(yaw, pitch, distance=0.6, fov_deg=32.0)
     with torch.no_grad():
         out = render_mesh(mesh.verts[None], mesh.faces, mesh.uvs, mesh.albedo[None], cams, cfg, mesh.weld)
-        pts = load_correspondence().points(mesh.verts, mesh.faces)
+        pts = load_correspondence().points_seen_from(mesh.verts, mesh.faces, yaw, pitch)
         px, _ = cams.project(pts[None], cfg.res, cfg.res)
     image = (out.image[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
     return SyntheticPhoto(image, px[0].double().numpy(), identity, yaw)
