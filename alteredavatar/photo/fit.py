@@ -29,7 +29,7 @@ class PhotoFitConfig:
 
     camera_rounds: int = 2
     """L-BFGS rounds on the camera alone (rigid alignment) before everything moves."""
-    rounds: int = 6
+    rounds: int = 3
     iterations: int = 50
     """L-BFGS iterations per round."""
     shape_prior: float = 1e-4
@@ -144,8 +144,17 @@ def fit_photo(
     corr: Correspondence,
     cfg: PhotoFitConfig | None = None,
 ) -> PhotoFit:
-    """Fit to (478, 2) pixel landmarks of a width x height photo (see module docstring)."""
-    cfg = cfg or PhotoFitConfig()
+    """Fit to (478, 2) pixel landmarks of a width x height photo (see module docstring). Runs on one thread:
+    the tensors are tiny, and more threads only wait on each other (6x slower on a busy 2-core machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _fit_photo(landmarks, width, height, template, basis, corr, cfg or PhotoFitConfig())
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit_photo(landmarks, width, height, template, basis, corr, cfg: PhotoFitConfig) -> PhotoFit:
     start = time.perf_counter()
     torch.manual_seed(cfg.seed)
     target = landmarks.double()
