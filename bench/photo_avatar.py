@@ -89,7 +89,10 @@ def synthetic_case(name: str, coef: torch.Tensor, albedo: torch.Tensor, rng: np.
         image = to_uint8(
             render_mesh(verts[None], template.faces, template.uvs, albedo[None], cams, STUDIO).image
         )[0]
-        truth_px = cams.project(corr.points(verts, template.faces)[None], RES, RES)[0][0]
+        truth = corr.points_seen_from(
+            verts, template.faces, cam["yaw"], cam["pitch"]
+        )  # where FaceMesh should be
+        truth_px = cams.project(truth[None], RES, RES)[0][0]
     found = detect_faces([image], max_faces=1)[0]
     row = {"case": name, "camera": cam, "true_coefficients": int((coef != 0).sum())}
     if found.count == 0:

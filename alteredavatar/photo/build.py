@@ -126,7 +126,8 @@ def photo_camera(fit: PhotoFit, centre_px: np.ndarray, side_px: float) -> tuple[
 
 def preview(result: PhotoAvatar, px: int) -> np.ndarray:
     """(H, W, 3) uint8: the photo crop with detected (green) and fitted (red) landmarks, the fit rendered in
-    the photo's camera, the two blended; below, the avatar from the front, 40 degrees and the side."""
+    the photo's camera, the two blended; below, the avatar from the front, 40 degrees and the side (the
+    labels name the top row)."""
     lms, fit, mesh = result.landmarks, result.fit, result.mesh
     lo, hi = lms.min(0), lms.max(0)
     centre, side = (lo + hi) / 2, float((hi - lo).max() * 1.6)
@@ -150,7 +151,7 @@ def preview(result: PhotoAvatar, px: int) -> np.ndarray:
         mesh.verts[None].expand(3, -1, -1), mesh.faces, mesh.uvs, mesh.albedo[None], views, studio, mesh.weld
     )
     rows = np.stack([np.stack([np.asarray(marked), shot, blend]), to_uint8(turned.image)])
-    return grid(rows, ["photo | fit in its camera | both", "", ""], None)
+    return grid(rows, ["photo, landmarks found/fitted", "the fit in the photo's camera", "overlay"], None)
 
 
 def fit_summary(result: PhotoAvatar, source: str, seconds: float) -> dict:

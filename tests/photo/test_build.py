@@ -96,3 +96,15 @@ def test_several_faces_use_the_largest_and_say_so(tmp_path, monkeypatch, capsys,
     assert "found 2 faces" in err and "using the largest" in err
     summary = json.loads((tmp_path / "out" / "fit.json").read_text())
     assert summary["landmark_error_px"] < 1.5  # fitted to the large face, not the small one
+
+
+@pytest.mark.parametrize(
+    "flag, value",
+    [("--min-face-px", "0"), ("--max-side", "10"), ("--texture-res", "8"), ("--preview-px", "1")],
+)
+def test_numeric_flags_are_checked_before_anything(tmp_path, monkeypatch, capsys, bo_photo, flag, value):
+    photo = tmp_path / "me.png"
+    Image.fromarray(bo_photo.image).save(photo)
+    code, err = run_cli(monkeypatch, capsys, bo_photo.detector, photo, "--out", tmp_path / "out", flag, value)
+    assert code == 2 and f"error: {flag} must be" in err
+    assert not (tmp_path / "out").exists()
