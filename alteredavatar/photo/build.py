@@ -92,7 +92,7 @@ def fit_avatar_to_photo(
     fit = fit_photo(torch.from_numpy(landmarks).float(), w, h, template, basis, corr, cfg.fit)
     neutral = template.verts + basis.offsets(fit.coef)
     posed = neutral + torch.einsum("e,evc->vc", fit.expr, template.blendshapes)
-    image = torch.from_numpy(photo).permute(2, 0, 1).float() / 255
+    image = torch.tensor(photo).permute(2, 0, 1).float() / 255  # a copy: the photo may be read-only
     texture = photo_texture(
         image,
         fit,
