@@ -17,6 +17,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from alteredavatar.avatar.anny_head import load_head_arrays
+from alteredavatar.avatar.arkit import ARKIT_NAMES
 from alteredavatar.avatar.identities import builtin_avatar, get_identity
 from alteredavatar.avatar.mesh import AvatarMesh
 from alteredavatar.checks import check_range
@@ -155,10 +156,9 @@ def preview(result: PhotoAvatar, px: int) -> np.ndarray:
 
 
 def fit_summary(result: PhotoAvatar, source: str, seconds: float) -> dict:
+    """What fit.json holds: the fit's numbers by name, the notes and the settings."""
     basis = load_basis()
     coef = {n: round(float(c), 4) for n, c in zip(basis.names, result.fit.coef) if abs(float(c)) >= 1e-3}
-    from alteredavatar.avatar.arkit import ARKIT_NAMES
-
     expr = {n: round(float(e), 4) for n, e in zip(ARKIT_NAMES, result.fit.expr) if float(e) >= 1e-3}
     return {
         "photo": source,
