@@ -9,7 +9,7 @@ DEVSTAMP := $(VENV)/.stamp-dev
 # Threads for torch on small CI machines; override with `make test JOBS=...`.
 JOBS ?= 2
 
-.PHONY: demo test venv dev system-deps pretrained meta-runs bench bench-stylize clean
+.PHONY: demo test venv dev system-deps pretrained meta-runs bench bench-stylize landmarks-env landmark-map bench-photo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,28 @@ $(BENCHVENV)/.stamp: pyproject.toml
 bench-stylize: $(BENCHVENV)/.stamp
 	$(BENCHVENV)/bin/python bench/stylize.py
 
+# `avatar-from-photo` finds faces with MediaPipe FaceMesh, whose wheel needs numpy<2: the product runs it as a
+# worker process (alteredavatar/photo/landmarks_worker.py) in this small environment of its own.
+LMVENV := .venv-landmarks
+$(LMVENV)/.stamp: pyproject.toml
+	test -x $(LMVENV)/bin/python || $(PYTHON) -m venv $(LMVENV)
+	$(LMVENV)/bin/pip install -q --upgrade pip
+	$(LMVENV)/bin/pip install -q "mediapipe==0.10.21" "numpy<2" pillow
+	touch $@
+
+landmarks-env: $(LMVENV)/.stamp
+
+# Rebuild the shipped landmark-to-mesh map (alteredavatar/assets/landmark_correspondence.{npz,json}).
+landmark-map: $(STAMP) $(LMVENV)/.stamp
+	$(VENV)/bin/alteredavatar build-landmark-map
+
+# bench/photo_avatar.py: synthetic photos with ground truth, and real photos shipped in packages (scikit-image's
+# astronaut, matplotlib's Grace Hopper) judged by dlib (the [eval] extra).
+bench-photo: $(STAMP) $(LMVENV)/.stamp
+	$(LMVENV)/bin/pip install -q scikit-image
+	$(PIP) install -q --no-warn-conflicts -e ".[eval,bench]"
+	$(PY) bench/photo_avatar.py
+
 pretrained: $(STAMP)
 	$(VENV)/bin/alteredavatar fit-avatar
 
@@ -83,7 +105,7 @@ runs/%/init.safetensors: | $(STAMP)
 
 meta-runs: $(META_RUNS:%=runs/%/init.safetensors)
 
-bench: $(STAMP) bench-stylize | meta-runs
+bench: $(STAMP) bench-stylize bench-photo | meta-runs
 	$(PIP) install -q --no-warn-conflicts -e ".[bench]"
 	$(PY) bench/render.py
 	$(PY) bench/outputs.py
@@ -91,4 +113,4 @@ bench: $(STAMP) bench-stylize | meta-runs
 		--init reptile-stage1=runs/texture-stage1 --init fomaml=runs/texture-fomaml --init metasgd=runs/texture-metasgd
 
 clean:
-	rm -rf $(VENV) $(BENCHVENV) out .cache node_modules
+	rm -rf $(VENV) $(BENCHVENV) $(LMVENV) out .cache node_modules

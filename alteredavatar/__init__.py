@@ -11,6 +11,7 @@ The sub-packages are the pipeline, and imports point only down it (tests/test_la
     meta      meta-learned initialization (Reptile, FOMAML, Meta-SGD), typed run configs and presets
     eval      metrics and judges
     export    the pictures users keep
+    photo     an avatar from one photo (MediaPipe landmarks in their own environment, shape fit, texture)
     cli       one command line over all of it
 """
 

@@ -34,6 +34,7 @@ from alteredavatar.export.glb import GlbConfig
 from alteredavatar.export.outputs import OutputConfig
 from alteredavatar.meta.config import MetaTrainConfig
 from alteredavatar.options import AvatarSpec, DeviceSpec, NetPath, Overwrite
+from alteredavatar.photo.build import PhotoAvatarConfig
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -339,6 +340,59 @@ class Demo:
 
 
 @dataclass
+class AvatarFromPhoto:
+    """Your own head from one photo: fit the built-in head's shape to its face and paint it with the photo.
+
+    Writes OUT/avatar.glb (use it as `--avatar OUT/avatar.glb` with render, stylize, export and the app),
+    OUT/preview.png (the fit over the photo, and the avatar turned) and OUT/fit.json. Faces are found with
+    MediaPipe FaceMesh in its own environment (`make landmarks-env`).
+    """
+
+    photo: tyro.conf.Positional[Path]
+    """A photo with one face, roughly frontal (JPEG, PNG, ...; EXIF rotation is applied)."""
+    out: Path = Path("out/photo")
+    """Output folder (avatar.glb, preview.png, fit.json)."""
+    photo_cfg: Annotated[PhotoAvatarConfig, tyro.conf.arg(name="")] = field(default_factory=PhotoAvatarConfig)
+    overwrite: Overwrite = False
+
+    def run(self) -> dict:
+        from alteredavatar.photo.build import avatar_from_photo
+
+        def note(text: str) -> None:
+            console.print("[yellow]note[/yellow]:", escape(text))
+
+        console.print(escape(f"fitting an avatar to {self.photo}"))
+        summary = avatar_from_photo(self.photo, self.out, self.photo_cfg, self.overwrite, announce=note)
+        console.print(
+            escape(
+                f"landmark error {summary['landmark_error_px']:.2f} px, fit {summary['fit_seconds']:.1f} s; "
+                f"outputs in {self.out}/: avatar.glb, preview.png, fit.json "
+                f"(use it with --avatar {self.out / 'avatar.glb'})"
+            )
+        )
+        return summary
+
+
+@dataclass
+class BuildLandmarkMap:
+    """Rebuild the landmark-to-mesh map (assets/landmark_correspondence.npz) from FaceMesh on renders of the
+    built-in head (what `make landmark-map` runs; needs `make landmarks-env`)."""
+
+    def run(self) -> Path:
+        from alteredavatar.photo.correspondence import build_correspondence, save_correspondence
+
+        arrays, info = build_correspondence()
+        path = save_correspondence(arrays, info)
+        console.print(
+            escape(
+                f"wrote {path} ({info['renders_with_face']} renders, median spread "
+                f"{info['median_spread_mm']:.1f} mm)"
+            )
+        )
+        return path
+
+
+@dataclass
 class App(AppConfig):
     """Serve the web app (Gradio): stylize in the browser, see and download the results.
 
@@ -368,6 +422,8 @@ COMMANDS = {
     "render": Render,
     "meta-train": MetaTrain,
     "fit-avatar": FitAvatar,
+    "avatar-from-photo": AvatarFromPhoto,
+    "build-landmark-map": BuildLandmarkMap,
     "demo": Demo,
     "app": App,
 }

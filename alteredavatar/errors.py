@@ -27,3 +27,7 @@ class TrainingError(AlteredAvatarError):
 
 class OutputWriteError(AlteredAvatarError):
     """Outputs could not be written (disk full, no permission); the partial ones were removed."""
+
+
+class PhotoInputError(AlteredAvatarError):
+    """A photo cannot be used for an avatar (not an image, no face, a face too small)."""

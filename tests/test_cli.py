@@ -43,7 +43,20 @@ def test_help_lists_commands(capsys):
 
 
 @pytest.mark.parametrize(
-    "command", ["stylize", "apply", "mix", "export", "meta-train", "render", "fit-avatar", "demo", "app"]
+    "command",
+    [
+        "stylize",
+        "apply",
+        "mix",
+        "export",
+        "meta-train",
+        "render",
+        "fit-avatar",
+        "avatar-from-photo",
+        "build-landmark-map",
+        "demo",
+        "app",
+    ],
 )
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -53,7 +66,18 @@ def test_every_command_has_help(command, capsys):
     assert "usage" in out and len(out) > 300
 
 
-COMMANDS = ["stylize", "apply", "mix", "export", "meta-train", "render", "fit-avatar", "demo", "app"]
+COMMANDS = [
+    "stylize",
+    "apply",
+    "mix",
+    "export",
+    "meta-train",
+    "render",
+    "fit-avatar",
+    "avatar-from-photo",
+    "demo",
+    "app",
+]
 NOT_OURS = {"--no-deps", "--force-reinstall", "--nproc-per-node"}  # pip's and torchrun's, in install hints
 
 

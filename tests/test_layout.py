@@ -1,5 +1,5 @@
 """The package's arrows point one way: raster <- avatar <- render <- guidance <- adapt/meta/eval <- export
-<- app <- cli."""
+<- photo <- app <- cli."""
 
 import ast
 from pathlib import Path
@@ -11,14 +11,15 @@ import alteredavatar
 ROOT = Path(alteredavatar.__file__).parent
 # stage -> stages it may never import (directly or lazily inside functions)
 FORBIDDEN = {
-    "raster": {"avatar", "render", "guidance", "adapt", "meta", "eval", "export", "app", "cli"},
-    "avatar": {"render", "guidance", "adapt", "meta", "eval", "export", "app", "cli"},
-    "render": {"guidance", "adapt", "meta", "eval", "export", "app", "cli"},
-    "guidance": {"adapt", "meta", "eval", "export", "app", "cli"},
-    "eval": {"adapt", "meta", "export", "app", "cli"},
-    "adapt": {"meta", "app", "cli"},
-    "export": {"adapt", "meta", "app", "cli"},
-    "meta": {"app", "cli"},
+    "raster": {"avatar", "render", "guidance", "adapt", "meta", "eval", "export", "photo", "app", "cli"},
+    "avatar": {"render", "guidance", "adapt", "meta", "eval", "export", "photo", "app", "cli"},
+    "render": {"guidance", "adapt", "meta", "eval", "export", "photo", "app", "cli"},
+    "guidance": {"adapt", "meta", "eval", "export", "photo", "app", "cli"},
+    "eval": {"adapt", "meta", "export", "photo", "app", "cli"},
+    "adapt": {"meta", "photo", "app", "cli"},
+    "export": {"adapt", "meta", "photo", "app", "cli"},
+    "meta": {"photo", "app", "cli"},
+    "photo": {"adapt", "meta", "app", "cli"},
     "app": {"cli"},
 }
 

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from alteredavatar.avatar.arkit import ARKIT_NAMES, NUM_EXPR
+from alteredavatar.avatar.mesh import AvatarMesh
 from alteredavatar.avatar.model import AnimatableAvatar
 from alteredavatar.export.media import to_uint8
 from alteredavatar.raster import vertex_normals
@@ -63,7 +64,17 @@ def bake_avatar(avatar: AnimatableAvatar, texture_res: int, batch: int = 8) -> B
         frame = avatar(chunk)
         verts.append(frame.verts)
         albedo = frame.albedo[:1] if albedo is None else albedo
-    verts = torch.cat(verts)  # (53, V, 3)
+    return _baked(mesh, torch.cat(verts), albedo, texture_res)
+
+
+@torch.no_grad()
+def bake_mesh(mesh: AvatarMesh, texture_res: int) -> BakedAvatar:
+    """A plain mesh (no network): its own albedo and blendshapes, e.g. a head fitted to a photo."""
+    return _baked(mesh, mesh.posed(single_shape_codes().to(mesh.verts)), mesh.albedo[None], texture_res)
+
+
+def _baked(mesh: AvatarMesh, verts: torch.Tensor, albedo: torch.Tensor, texture_res: int) -> BakedAvatar:
+    """verts (53, V, 3): neutral, then each ARKit shape alone; albedo (1, 3, R, R)."""
     normals = vertex_normals(verts, mesh.faces, mesh.weld).double()
     length = normals.norm(dim=-1, keepdim=True)
     up = torch.tensor([0.0, 0.0, 1.0], dtype=normals.dtype, device=normals.device)

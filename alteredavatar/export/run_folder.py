@@ -40,13 +40,15 @@ STAGING_PREFIX = ".alteredavatar-staging."  # io.is_temp_name knows it, so a kil
 class RunFolder:
     """`out` for one run. `reads`: files the run reads (none may be one it replaces); `read_folders`: style
     folders it reads (`out` may not be one); `estimate`: rough bytes of all outputs, for a disk-full
-    message."""
+    message; `outputs`: the names it writes."""
 
     out: Path
     overwrite: bool = False
     reads: Sequence[Path] = ()
     read_folders: Sequence[Path] = ()
     estimate: int = 0
+    outputs: Sequence[str] = OUTPUT_NAMES
+    """The names a run of this kind writes (a stylize run's by default)."""
 
     def check(self) -> None:
         """Refuse an `out` this run cannot or must not write, before any work; creates nothing."""
@@ -60,7 +62,7 @@ class RunFolder:
                 raise ConfigError(f"--out {out} is one of the input styles ({folder}); choose another folder")
         for path in self.reads:
             rel = _relative(Path(path).resolve(), here)
-            if rel is not None and rel.parts[0] in OUTPUT_NAMES:
+            if rel is not None and rel.parts[0] in self.outputs:
                 raise ConfigError(f"--out {out} would overwrite the input {path}; choose another folder")
         previous = self.previous_outputs()
         if previous and not self.overwrite:
@@ -70,7 +72,7 @@ class RunFolder:
             )
 
     def previous_outputs(self) -> list[str]:
-        return [n for n in OUTPUT_NAMES if os.path.lexists(self.out / n)]
+        return [n for n in self.outputs if os.path.lexists(self.out / n)]
 
     @contextmanager
     def writing(self) -> Iterator[Path]:
