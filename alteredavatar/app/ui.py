@@ -183,7 +183,7 @@ def build_app(cfg: AppConfig, root: Path) -> gr.Blocks:
                 summary = gr.Markdown(elem_id="summary")
         inputs = [avatar, avatar_file, text, image, mix_, guidance, strength, steps, seed]
         gr.Examples(
-            [[AVATARS[0], None, "", str(p), 0.5, "texture", 0.5, cfg.adapt.steps, 0] for p in examples],
+            [[AVATARS[0], None, "", str(p), 0.5, kinds[0], 0.5, cfg.adapt.steps, 0] for p in examples],
             inputs=inputs,
             label="Examples (built-in style images)",
         )
