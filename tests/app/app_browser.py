@@ -2,7 +2,7 @@
 pick an example row, press Stylize, wait for the results, pick an expression (the result re-renders),
 screenshot the page.
 
-`python tests/app/app_browser.py docs/app.png [STEPS]` writes the README's picture (pretrained network).
+`python tests/app/app_browser.py docs/app.png 60` writes the README's picture (pretrained network).
 """
 
 from __future__ import annotations
