@@ -29,8 +29,9 @@ class TextureConfig:
     """...and above which it is used fully (a smooth ramp between)."""
     depth_tolerance_m: float = 0.004
     """A texel is visible when its depth is within this of the photo's z-buffer."""
-    feather_texels: float = 4.0
-    """Gaussian blur (texels) of the blend weights, so the photo fades into the fill."""
+    feather_texels: float = 10.0
+    """Gaussian blur (texels) of the blend weights, so the photo fades into the fill (4 left a visible border
+    on the cheek in profile)."""
     mirror_max_m: float = 0.004
     """A texel's mirror partner (x -> -x) must lie this close to the surface."""
     skin_tolerance: float = 0.1
