@@ -9,12 +9,14 @@ goes to the server's log only).
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home unless the user asks for them
 
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
@@ -56,6 +58,19 @@ def page_error(exc: BaseException) -> gr.Error:
         return gr.Error(html.escape(first_line(exc), quote=False), print_exception=False)
     log.error("the job failed", exc_info=exc)
     return gr.Error(f"the job failed ({type(exc).__name__}); see the server's log", print_exception=False)
+
+
+def shows_errors(fn: Callable) -> Callable:
+    """`fn` with any failure raised as the page's message (`page_error`); Gradio sees `fn`'s signature."""
+
+    @functools.wraps(fn)
+    def handler(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise page_error(exc) from None
+
+    return handler
 
 
 def build_app(cfg: AppConfig, root: Path) -> gr.Blocks:
@@ -111,25 +126,19 @@ def build_app(cfg: AppConfig, root: Path) -> gr.Blocks:
         told = stops.stop(request.session_hash or "")
         return "stopping after the current step" if told else NOTHING_TO_STOP
 
+    @shows_errors
     def rerender(current, expression, yaw, request: gr.Request) -> str:
-        try:
-            return str(views.render(folder_of(request), current, expression, yaw))
-        except Exception as exc:
-            raise page_error(exc) from None
+        return str(views.render(folder_of(request), current, expression, yaw))
 
+    @shows_errors
     def mix(a, b, t, request: gr.Request) -> tuple:
-        try:
-            folder = folder_of(request)
-            return shown(mix_request(cfg, folder, a, b, t), folder)
-        except Exception as exc:
-            raise page_error(exc) from None
+        folder = folder_of(request)
+        return shown(mix_request(cfg, folder, a, b, t), folder)
 
+    @shows_errors
     def apply(a, target, avatar_file, request: gr.Request) -> tuple:
-        try:
-            folder = folder_of(request)
-            return shown(apply_request(cfg, folder, a, target, avatar_file), folder)
-        except Exception as exc:
-            raise page_error(exc) from None
+        folder = folder_of(request)
+        return shown(apply_request(cfg, folder, a, target, avatar_file), folder)
 
     with gr.Blocks(title="AlteredAvatar", delete_cache=(900, 3600), css=CSS) as demo:
         current = gr.State(None)  # the result on show: {"style": run folder, "avatar": spec}; server-side
