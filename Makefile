@@ -94,10 +94,10 @@ pretrained: $(STAMP)
 	$(VENV)/bin/alteredavatar fit-avatar
 
 # The meta-training runs `make bench` compares: the shipped texture init's three stages (each warm-starts from
-# the one before) and its FOMAML / Meta-SGD counterparts (presets in alteredavatar/meta/presets.py; runs/ is
-# not in git). Only missing runs are made; an interrupted one is resumed. On 2 CPU cores they take hours;
-# CUDA is used when present. `make meta-runs` makes them alone.
-META_RUNS := texture-stage1 texture-stage2 texture texture-fomaml texture-metasgd
+# the one before), its FOMAML / Meta-SGD counterparts, and Reptile / Meta-SGD under VGG guidance (presets in
+# alteredavatar/meta/presets.py; runs/ is not in git). Only missing runs are made; an interrupted one is
+# resumed. On 2 CPU cores they take hours; CUDA is used when present. `make meta-runs` makes them alone.
+META_RUNS := texture-stage1 texture-stage2 texture texture-fomaml texture-metasgd vgg vgg-metasgd
 runs/texture-stage2/init.safetensors: | runs/texture-stage1/init.safetensors
 runs/texture/init.safetensors: | runs/texture-stage2/init.safetensors
 runs/%/init.safetensors: | $(STAMP)
@@ -111,6 +111,7 @@ bench: $(STAMP) bench-stylize bench-photo | meta-runs
 	$(PY) bench/outputs.py
 	$(PY) bench/meta.py --threads 1 --seeds 2 --init reptile=runs/texture --init reptile-stage2=runs/texture-stage2 \
 		--init reptile-stage1=runs/texture-stage1 --init fomaml=runs/texture-fomaml --init metasgd=runs/texture-metasgd
+	$(PY) bench/meta.py --guidance vgg --threads 2 --seeds 2 --styles 12 --init reptile=runs/vgg --init metasgd=runs/vgg-metasgd
 
 clean:
 	rm -rf $(VENV) $(BENCHVENV) $(LMVENV) out .cache node_modules

@@ -18,6 +18,7 @@ reptile=runs/texture ...` (`make bench` lists every run it compares). The paper'
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import time
@@ -52,6 +53,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 EVAL_SEED = 1234  # texture evaluator seed; training uses 0, meta-train's own eval 4321
 CHECKPOINTS = (0, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 75, 100)
 INTERMEDIATE = (20, 30, 50)  # also report the steps to the baseline's score after these many steps
+DLIB_END = 100  # dlib also here: the identity the baseline keeps at its target (it runs 100 steps)
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ def curve(
             }
             if scoring.guidance == "vgg":
                 point["vgg_pattern"] = vgg_pattern_distance(avatar, style_img)
-            if step == LOOK_STEPS and face_model_available():
+            if step in (LOOK_STEPS, DLIB_END) and face_model_available():
                 point["dlib"] = dlib_distance(avatar, source)
             points.append(point)
         if step == steps:
@@ -186,6 +188,23 @@ class MetaSGDStep:
 
     def step(self) -> None:
         rated_sgd_step(self.params, self.alpha, [p.grad for p in self.params])
+
+
+def cached_points(cache: Path | None, key: dict, *args, **kwargs) -> list[dict]:
+    """`curve(*args, **kwargs)`'s checkpoint list, stored in `cache` under a hash of `key` (what the curve
+    depends on) and read back on a rerun: a long benchmark on 2 cores then resumes where it was stopped. The
+    key holds the inputs, not the code: use a new folder after changing the loop or the renderer."""
+    if cache is None:
+        return curve(*args, **kwargs)["points"]
+    path = cache / (hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24] + ".json")
+    if path.exists():
+        return json.loads(path.read_text())["points"]
+    points = curve(*args, **kwargs)["points"]
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"key": key, "points": points}))
+    tmp.replace(path)
+    return points
 
 
 def seed_runs(run: dict) -> list[list[dict]]:
@@ -263,6 +282,7 @@ def summarize(
                     "baseline_seconds": b_end["seconds"],
                     "style_at_5": next(p[judge] for p in r["points"] if p["step"] == 5),
                     "dlib_at_10": next((p.get("dlib") for p in r["points"] if p["step"] == 10), None),
+                    "dlib_at_end": next((p.get("dlib") for p in r["points"] if p["step"] == DLIB_END), None),
                     "identity_at_10": next((p["identity"] for p in r["points"] if p["step"] == 10), None),
                     "geometry_at_10": next((p.get("geometry") for p in r["points"] if p["step"] == 10), None),
                 }
@@ -293,6 +313,7 @@ def summarize(
             "median_identity_at_10": statistics.median(x["identity_at_10"] for x in rows),
             "median_geometry_at_10": median_if_recorded(x["geometry_at_10"] for x in rows),
             "median_dlib_at_10": median_if_recorded(x["dlib_at_10"] for x in rows),
+            "median_dlib_at_end": median_if_recorded(x["dlib_at_end"] for x in rows),
             "meta_steps": baseline_steps if name == "unstylized" else meta_steps,
             "steps_to_baseline_at": steps_to_baseline_at(rs, base, baseline_steps, judge),
         }
@@ -473,7 +494,7 @@ def write_markdown(report: dict, n_styles: int, baseline_steps: int, stem: str =
         '"Reached" counts the first checkpoint at or under the target; "stays under" the first checkpoint '
         "from which every later one in the run is at or under it (stricter where curves jump). dlib @10: "
         "face-recognition distance of the front portrait to the unstylized one after 10 steps (< 0.6 = same "
-        "person).",
+        f"person); dlib @{DLIB_END}: the same where a run goes that far (the identity the target keeps).",
         "",
     ]
     for key in ("styles", "identity"):
@@ -484,8 +505,9 @@ def write_markdown(report: dict, n_styles: int, baseline_steps: int, stem: str =
                 "| init | meta-training | reached (within run) | >= 10x (<= 10 steps) | "
                 "median steps | step ratio | "
                 "median seconds | seconds ratio | stays under from <= 10 steps | median steps to stay | "
-                "style @10 / target | style @5 | style @10 | identity @10 | geometry @10 (mm) | dlib @10 |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+                "style @10 / target | style @5 | style @10 | identity @10 | geometry @10 (mm) | dlib @10 | "
+                f"dlib @{DLIB_END} |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             ]
             for name, s in summary.items():
                 miss = f"> {s['meta_steps']}"
@@ -501,7 +523,8 @@ def write_markdown(report: dict, n_styles: int, baseline_steps: int, stem: str =
                     f"{s['median_style_at_5']:.4f} | {s['median_style_at_10']:.4f} | "
                     f"{s['median_identity_at_10']:.4f} | "
                     f"{fmt(s.get('median_geometry_at_10'), '{:.3f}', '-')} | "
-                    f"{fmt(s.get('median_dlib_at_10'), '{:.3f}', '-')} |"
+                    f"{fmt(s.get('median_dlib_at_10'), '{:.3f}', '-')} | "
+                    f"{fmt(s.get('median_dlib_at_end'), '{:.3f}', '-')} |"
                 )
             lines.append("")
             at = list(next(iter(summary.values()))["steps_to_baseline_at"])
@@ -577,6 +600,12 @@ def main() -> None:
         default=1,
         help="adaptation seeds per style (random views/expressions); curves are averaged over them",
     )
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        help="folder to keep every finished curve in, keyed by its inputs (init file, style, seed, steps, "
+        "judges); a rerun with the same folder skips them. Not keyed by the code: a new one after a change",
+    )
     ap.add_argument("--reuse", type=Path, help="an earlier meta.json (same styles, steps and evaluator) ...")
     ap.add_argument(
         "--reuse-curves",
@@ -624,6 +653,7 @@ def main() -> None:
     bank = StyleBank.from_config(load_meta_config(args.config or args.guidance).styles)
     held = bank.held_out[: args.styles]
     inits: dict[str, dict | None] = {"unstylized": None}
+    init_sha: dict[str, str] = {"unstylized": "none"}  # what a cached curve's start was
     rates: dict[str, dict] = {}  # Meta-SGD's learned per-parameter rates, where a run saved them
     budgets: dict[str, str] = {"unstylized": "none"}
     report_old = json.loads(args.reuse.read_text()) if args.reuse else {}
@@ -641,6 +671,9 @@ def main() -> None:
                 f"--init {spec}: expected NAME=RUN with RUN/init.safetensors (run meta-train first)"
             )
         inits[name], meta = load_style(Path(run) / "init.safetensors")
+        init_sha[name] = hashlib.sha256(
+            b"".join(p.read_bytes() for p in sorted(Path(run).glob("init*.safetensors")))
+        ).hexdigest()
         budgets[name] = budget(meta)
         if (Path(run) / "init_alpha.safetensors").exists():
             rates[name] = load_style(Path(run) / "init_alpha.safetensors")[0]
@@ -690,8 +723,18 @@ def main() -> None:
                         raise SystemExit(
                             f"--seeds {args.seeds}: pass --init for {name} to run its other seeds"
                         )
+                    key = {
+                        "init": init_sha[name],
+                        "identity": identity,
+                        "style": e.name,
+                        "steps": steps,
+                        "seed": i + 1000 * s,
+                        "judges": [scoring.guidance, scoring.label, EVAL_SEED, CHECKPOINTS, DLIB_END],
+                    }
                     seed_points.append(
-                        curve(
+                        cached_points(
+                            args.cache,
+                            key,
                             inits[name],
                             identity,
                             e,
@@ -699,7 +742,7 @@ def main() -> None:
                             seed=i + 1000 * s,
                             scoring=scoring,
                             rates=rates.get(name),
-                        )["points"]
+                        )
                     )
                 seed_points = seed_points[: args.seeds]
                 runs[name].append(

@@ -94,3 +94,20 @@ def test_progress_sheet_shows_each_start_at_its_steps(bench, monkeypatch, tmp_pa
         inits, [entry], path, bench.make_scoring("texture", bench.DEFAULT_CLIP, None), "meta", 32
     )
     assert Image.open(path).size == (32 * 4, 32 + 16)
+
+
+def test_cached_curves_are_computed_once_per_key_and_read_back(bench, monkeypatch, tmp_path):
+    calls = []
+
+    def fake_curve(*args, **kwargs):
+        calls.append((args, kwargs))
+        return {"points": [{"step": 0, "style": float(len(calls))}]}
+
+    monkeypatch.setattr(bench, "curve", fake_curve)
+    key = {"init": "abc", "style": "bricks-1000", "seed": 0}
+    first = bench.cached_points(tmp_path / "cache", key, None, "ada", seed=0)
+    assert bench.cached_points(tmp_path / "cache", key, None, "ada", seed=0) == first and len(calls) == 1
+    assert bench.cached_points(tmp_path / "cache", {**key, "seed": 1000}, None, "ada", seed=1000) != first
+    assert len(calls) == 2 and len(list((tmp_path / "cache").glob("*.json"))) == 2
+    assert not list((tmp_path / "cache").glob(".*"))  # no temp file left behind
+    assert bench.cached_points(None, key, None, "ada", seed=0) != first and len(calls) == 3  # no cache: runs

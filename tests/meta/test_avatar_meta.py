@@ -237,3 +237,103 @@ def test_ctrl_c_in_meta_train_says_how_to_resume(tmp_path, tiny_net_path, monkey
     assert "outer step 1" in said and f"meta-train {cfg} --out {out} --net {tiny_net_path} --resume`" in said
     assert said.endswith("interrupted")
     assert not (out / "init.safetensors").exists()
+
+
+TINY_VGG_RUN = """
+algorithm: reptile
+reptile: {inner_steps: 3, inner_lr: 0.05, outer_lr: 1.0, outer_lr_final: 0.5}
+train: {outer_steps: 8, tasks_per_step: 2, checkpoint_every: 4, eval_every: 0, seed: 0}
+tasks: {guidance: vgg, identities: [ada, bo], adapt: {batch: 1, res: 48}}
+eval: {styles: 0}
+styles:
+  train: {procedural: {kinds: [bricks, tiles], seeds: 0-3}}
+  held_out: {procedural: {kinds: [bricks, tiles], seeds: 1000-1001}}
+"""
+
+
+@pytest.fixture(scope="module")
+def vgg_run(tmp_path_factory, tiny_net_path):
+    """(typed config, run folder) of a tiny Reptile run on structured styles under VGG guidance."""
+    root = tmp_path_factory.mktemp("vgg_meta")
+    cfg = tiny_config(root, TINY_VGG_RUN)
+    meta_train(cfg, root / "run", net_path=tiny_net_path, progress=False)
+    return cfg, root / "run"
+
+
+def test_vgg_task_family_draws_reproducibly_and_only_from_the_train_split(tiny_net_path):
+    """The `vgg` preset's tasks: structured procedural styles, the same draws for the same seed, never a
+    held-out style (nor a held-out image under another name)."""
+    cfg = load_meta_config("vgg")
+    bank = StyleBank.from_config(cfg.styles)
+    held = {e.name for e in bank.held_out}
+    assert {e.value for e in bank.train} >= {"bricks", "tiles", "scales", "wood", "cracks"}
+    fam = AvatarTaskFamily(
+        load_avatar_net(tiny_net_path), TaskFamilyConfig(guidance="vgg", adapt=AdaptConfig(batch=1, res=32))
+    )
+    sample = fam.sampler(bank.train, tasks_per_rank=4, seed=cfg.train.seed)
+    drawn = [t.name.split("@")[0] for step in range(6) for t in sample(step, 0, 1)]
+    assert drawn == [t.name.split("@")[0] for step in range(6) for t in sample(step, 0, 1)]
+    assert not held & set(drawn) and len(set(drawn)) > 12
+    train_images = {e.name: e.image(32) for e in bank.train if e.name in drawn}
+    for h in bank.held_out[:4]:
+        assert all(not torch.equal(h.image(32), img) for img in train_images.values())
+
+
+def held_out_loss(net_path, init, cfg, steps=3):
+    """Mean held-out task loss after `steps` adaptation steps from `init` (None: the unstylized start),
+    with the same random views for every start."""
+    from alteredavatar.meta.algorithms import make_algorithm
+
+    net = load_avatar_net(net_path)
+    family = AvatarTaskFamily(net, cfg.tasks)
+    if init is not None:
+        apply_style(net, init)
+    algo = make_algorithm("reptile", net.style_parameters(), cfg.algorithm_config())
+    start = [p.detach().clone() for p in algo.params]
+    total = []
+    for i, entry in enumerate(StyleBank.from_config(cfg.styles).held_out):
+        task = family.task(entry, "ada")
+        algo.adapt(task, steps, torch.Generator().manual_seed(i))
+        with torch.no_grad():
+            total += [task.loss(torch.Generator().manual_seed(100 + j)).item() for j in range(3)]
+            for p, v in zip(algo.params, start):
+                p.copy_(v)
+    return sum(total) / len(total)
+
+
+def test_vgg_meta_training_lowers_the_held_out_loss_after_3_steps(vgg_run, tiny_net_path):
+    """A real property of meta-training on structured procedural styles under VGG guidance: from its start,
+    held-out styles (other seeds) reach a lower loss in 3 steps than from the unstylized start."""
+    cfg, run = vgg_run
+    init, meta = load_style(run / "init.safetensors")
+    assert meta["guidance"] == "vgg" and meta["config"]["styles"]["held_out"]["procedural"]["seeds"]
+    meta_loss = held_out_loss(tiny_net_path, init, cfg)
+    scratch_loss = held_out_loss(tiny_net_path, None, cfg)
+    assert meta_loss < 0.9 * scratch_loss, (meta_loss, scratch_loss)
+
+
+def test_stylize_auto_picks_the_installed_vgg_start_only_for_vgg_guidance(
+    vgg_run, tiny_net_path, tmp_path, monkeypatch
+):
+    import alteredavatar.meta.install as install
+
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    where = lambda guidance: assets / f"meta_init_{guidance}.safetensors"  # noqa: E731
+    monkeypatch.setattr(adapt_run, "meta_init_path", where)
+    monkeypatch.setattr(install, "meta_init_path", where)
+    assert install.install_init(vgg_run[1]) == where("vgg") and (assets / "meta_init_vgg.json").exists()
+    from alteredavatar.export.media import to_uint8, write_png
+    from alteredavatar.guidance.procedural import procedural_style
+
+    style = tmp_path / "bricks.png"
+    write_png(to_uint8(procedural_style("bricks", 7, 64)[None])[0], style)
+    tiny = ["--adapt.steps", "1", "--adapt.batch", "1", "--adapt.res", "32"]
+    tiny += ["--output.frames", "2", "--output.res", "32", "--output.ssaa", "1"]
+    for guidance, expected in (("vgg", "meta:meta_init_vgg.safetensors"), ("texture", "unstylized")):
+        out = tmp_path / guidance
+        args = ["stylize", "--net", str(tiny_net_path), "--out", str(out), "--style.image", str(style)]
+        assert main([*args, "--style.guidance", guidance, *tiny]) == 0
+        used = json.loads((out / "style.json").read_text())
+        assert used["init"] == expected
+        assert ("init_note" in used) == (guidance == "texture")  # auto says why it fell back
