@@ -280,15 +280,16 @@ def test_vgg_task_family_draws_reproducibly_and_only_from_the_train_split(tiny_n
 
 
 def held_out_loss(net_path, init, cfg, steps=3):
-    """Mean held-out task loss after `steps` adaptation steps from `init` (None: the unstylized start),
-    with the same random views for every start."""
-    from alteredavatar.meta.algorithms import make_algorithm
+    """Mean held-out task loss after `steps` Adam steps at the product's rate from `init` (None: the
+    unstylized start), with the same random views for every start."""
+    from alteredavatar.meta.algorithms import ReptileConfig, make_algorithm
 
     net = load_avatar_net(net_path)
     family = AvatarTaskFamily(net, cfg.tasks)
     if init is not None:
         apply_style(net, init)
-    algo = make_algorithm("reptile", net.style_parameters(), cfg.algorithm_config())
+    rule = ReptileConfig(inner_steps=steps, inner_lr=AdaptConfig().lr)
+    algo = make_algorithm("reptile", net.style_parameters(), rule)
     start = [p.detach().clone() for p in algo.params]
     total = []
     for i, entry in enumerate(StyleBank.from_config(cfg.styles).held_out):
