@@ -723,7 +723,7 @@ def main() -> None:
                         raise SystemExit(
                             f"--seeds {args.seeds}: pass --init for {name} to run its other seeds"
                         )
-                    key = {
+                    cache_key = {
                         "init": init_sha[name],
                         "identity": identity,
                         "style": e.name,
@@ -734,7 +734,7 @@ def main() -> None:
                     seed_points.append(
                         cached_points(
                             args.cache,
-                            key,
+                            cache_key,
                             inits[name],
                             identity,
                             e,
