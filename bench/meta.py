@@ -241,6 +241,30 @@ def median_if_recorded(values) -> float | None:
     return None if any(v is None for v in values) else statistics.median(values)
 
 
+NO_FACE = "no face"
+
+
+def dlib_at(points: list[dict], step: int) -> float | str | None:
+    """The dlib distance at `step`: a number, NO_FACE (measured, but dlib found no face in the stylized
+    portrait), or None (not measured there: the run stopped earlier, or predates the metric)."""
+    point = next((p for p in points if p["step"] == step), None)
+    if point is None or "dlib" not in point:
+        return None
+    return NO_FACE if point["dlib"] is None else point["dlib"]
+
+
+def dlib_summary(at: str, values: list) -> dict:
+    """Median dlib distance over the styles whose stylized face dlib still finds, and how many it found
+    (a lost face is worse than any distance, so it is counted, not averaged); None where not measured."""
+    if not values or any(v is None for v in values):
+        return {f"median_dlib_at_{at}": None, f"dlib_found_at_{at}": None}
+    found = [v for v in values if v != NO_FACE]
+    return {
+        f"median_dlib_at_{at}": statistics.median(found) if found else None,
+        f"dlib_found_at_{at}": f"{len(found)}/{len(values)}",
+    }
+
+
 def steps_to_stay(points: list[dict], target: float, judge: str = "style") -> int | None:
     """First checkpoint from which every later one (to the end of the run) is at or under `target`.
 
@@ -281,8 +305,8 @@ def summarize(
                     "style_at_10": next(p[judge] for p in r["points"] if p["step"] == 10),
                     "baseline_seconds": b_end["seconds"],
                     "style_at_5": next(p[judge] for p in r["points"] if p["step"] == 5),
-                    "dlib_at_10": next((p.get("dlib") for p in r["points"] if p["step"] == 10), None),
-                    "dlib_at_end": next((p.get("dlib") for p in r["points"] if p["step"] == DLIB_END), None),
+                    "dlib_at_10": dlib_at(r["points"], 10),
+                    "dlib_at_end": dlib_at(r["points"], DLIB_END),
                     "identity_at_10": next((p["identity"] for p in r["points"] if p["step"] == 10), None),
                     "geometry_at_10": next((p.get("geometry") for p in r["points"] if p["step"] == 10), None),
                 }
@@ -312,8 +336,8 @@ def summarize(
             "median_style_at_10": statistics.median(x["style_at_10"] for x in rows),
             "median_identity_at_10": statistics.median(x["identity_at_10"] for x in rows),
             "median_geometry_at_10": median_if_recorded(x["geometry_at_10"] for x in rows),
-            "median_dlib_at_10": median_if_recorded(x["dlib_at_10"] for x in rows),
-            "median_dlib_at_end": median_if_recorded(x["dlib_at_end"] for x in rows),
+            **dlib_summary("10", [x["dlib_at_10"] for x in rows]),
+            **dlib_summary("end", [x["dlib_at_end"] for x in rows]),
             "meta_steps": baseline_steps if name == "unstylized" else meta_steps,
             "steps_to_baseline_at": steps_to_baseline_at(rs, base, baseline_steps, judge),
         }
@@ -482,6 +506,17 @@ def summaries(curves: dict[str, list[dict]], baseline_steps: int, meta_steps: in
     return {j: summarize(curves, baseline_steps, meta_steps, j) for j in judges(curves)}
 
 
+def dlib_cell(summary: dict, at: str) -> str:
+    """'0.461', '0.469 (7/12 faces found)' where dlib lost some faces, or '-' where not measured."""
+    found = summary.get(f"dlib_found_at_{at}")
+    if found is None:
+        return "-"
+    median = summary[f"median_dlib_at_{at}"]
+    value = "no face" if median is None else f"{median:.3f}"
+    n, total = found.split("/")
+    return value if n == total else f"{value} ({found} faces found)"
+
+
 def write_markdown(report: dict, n_styles: int, baseline_steps: int, stem: str = "meta") -> None:
     """bench/results/<stem>.md from the report (also printed)."""
     seeds = report.get("seeds", 1)
@@ -494,7 +529,8 @@ def write_markdown(report: dict, n_styles: int, baseline_steps: int, stem: str =
         '"Reached" counts the first checkpoint at or under the target; "stays under" the first checkpoint '
         "from which every later one in the run is at or under it (stricter where curves jump). dlib @10: "
         "face-recognition distance of the front portrait to the unstylized one after 10 steps (< 0.6 = same "
-        f"person); dlib @{DLIB_END}: the same where a run goes that far (the identity the target keeps).",
+        f"person; the median over the faces dlib still finds, with how many it found where it lost some); "
+        f"dlib @{DLIB_END}: the same where a run goes that far (the identity the target keeps).",
         "",
     ]
     for key in ("styles", "identity"):
@@ -523,8 +559,7 @@ def write_markdown(report: dict, n_styles: int, baseline_steps: int, stem: str =
                     f"{s['median_style_at_5']:.4f} | {s['median_style_at_10']:.4f} | "
                     f"{s['median_identity_at_10']:.4f} | "
                     f"{fmt(s.get('median_geometry_at_10'), '{:.3f}', '-')} | "
-                    f"{fmt(s.get('median_dlib_at_10'), '{:.3f}', '-')} | "
-                    f"{fmt(s.get('median_dlib_at_end'), '{:.3f}', '-')} |"
+                    f"{dlib_cell(s, '10')} | {dlib_cell(s, 'end')} |"
                 )
             lines.append("")
             at = list(next(iter(summary.values()))["steps_to_baseline_at"])

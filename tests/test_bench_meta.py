@@ -111,3 +111,14 @@ def test_cached_curves_are_computed_once_per_key_and_read_back(bench, monkeypatc
     assert len(calls) == 2 and len(list((tmp_path / "cache").glob("*.json"))) == 2
     assert not list((tmp_path / "cache").glob(".*"))  # no temp file left behind
     assert bench.cached_points(None, key, None, "ada", seed=0) != first and len(calls) == 3  # no cache: runs
+
+
+def test_a_lost_face_is_counted_not_averaged_and_unmeasured_is_unknown(bench):
+    points = [{"step": 10, "dlib": 0.4}, {"step": 100, "dlib": None}]
+    assert bench.dlib_at(points, 10) == 0.4 and bench.dlib_at(points, 100) == bench.NO_FACE
+    assert bench.dlib_at([{"step": 10}], 10) is None and bench.dlib_at(points, 30) is None
+    s = bench.dlib_summary("end", [0.3, bench.NO_FACE, 0.5])
+    assert s == {"median_dlib_at_end": 0.4, "dlib_found_at_end": "2/3"}
+    assert bench.dlib_cell(s, "end") == "0.400 (2/3 faces found)"
+    assert bench.dlib_cell(bench.dlib_summary("end", [0.3, None]), "end") == "-"
+    assert bench.dlib_cell(bench.dlib_summary("end", [bench.NO_FACE]), "end") == "no face (0/1 faces found)"
