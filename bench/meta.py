@@ -134,7 +134,8 @@ def curve(
 @torch.no_grad()
 def vgg_pattern_distance(avatar, style_img: torch.Tensor) -> float:
     """Second judge for image styles: VGG Gram distance of the luminance pattern at layers the loss does not
-    use (relu4_2, relu5_1), same views as the texture evaluator (lower = closer to the style's pattern)."""
+    use (relu1_2, relu2_2, relu3_2, relu4_2), same views as the texture evaluator (lower = closer to the
+    style's pattern)."""
     img, mask = eval_renders(avatar, score_views())
     return float(gram_distance(img, mask, style_img, pattern=True).mean())
 
@@ -492,7 +493,7 @@ def plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
 
 JUDGE_LABELS = {
     "style": "texture evaluator (other seed)",
-    "vgg_pattern": "VGG Gram luminance pattern at relu4_2, relu5_1 (layers the loss does not use)",
+    "vgg_pattern": "VGG Gram luminance pattern at relu1_2/2_2/3_2/4_2 (layers the loss does not use)",
 }
 
 

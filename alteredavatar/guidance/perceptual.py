@@ -140,9 +140,12 @@ def nearest_feature_distance(x: torch.Tensor, style: torch.Tensor) -> torch.Tens
 
 
 def luminance_pattern(images: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Palette removed: grey, normalised to mean 0.5 / std 0.2 over the foreground, as 3 channels.
+    """Palette removed: grey, normalised to mean 0.5 / std 0.2 over the foreground, as 3 channels; with a
+    mask the background becomes that mean (0.5).
 
     A judge on this sees the pattern, not the tint (a colour-sensitive statistic scores a tint as style).
+    The background is neutralised because normalising a low-contrast face would otherwise amplify the
+    face/background step at the silhouette (x100 and more) until it, not the pattern, drives the statistic.
     images (B, 3, H, W), mask (B, 1, H, W) or None -> (B, 3, H, W).
     """
     grey = (images * images.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
@@ -150,7 +153,10 @@ def luminance_pattern(images: torch.Tensor, mask: torch.Tensor | None = None) ->
     n = w.sum((2, 3), keepdim=True).clamp_min(1e-6)
     mean = (grey * w).sum((2, 3), keepdim=True) / n
     std = (((grey - mean) ** 2 * w).sum((2, 3), keepdim=True) / n).sqrt().clamp_min(1e-3)
-    return ((grey - mean) / std * 0.2 + 0.5).expand(-1, 3, -1, -1)
+    out = (grey - mean) / std * 0.2 + 0.5
+    if mask is not None:
+        out = w * out + (1 - w) * 0.5
+    return out.expand(-1, 3, -1, -1)
 
 
 class VggGuidance:

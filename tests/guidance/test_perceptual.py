@@ -110,6 +110,21 @@ def test_luminance_pattern_removes_the_palette():
     assert (la - lb).abs().max() < 0.05
 
 
+def test_pattern_judge_sees_a_faint_pattern_as_the_pattern_not_its_silhouette(vgg):
+    # A stylized face can be low-contrast: normalising its luminance must not blow up the face/background
+    # step (the judge once scored a faint copy of the style 100x worse than a strong one).
+    style = stripes(128)
+    mask = torch.zeros(1, 1, 128, 128)
+    mask[..., 24:104, 24:104] = 1
+    strong = style[None] * mask  # the style's pattern on the foreground, black background
+    faint = (0.5 + 0.01 * (style[None] - 0.5)) * mask
+    d_strong, d_faint = gram_distance(
+        torch.cat([strong, faint]), mask.expand(2, -1, -1, -1), style, pattern=True, vgg=vgg
+    )
+    assert d_faint < 1.5 * d_strong
+    assert luminance_pattern(faint, mask)[..., :8, :8].eq(0.5).all()  # background: the neutral mean
+
+
 def test_bad_settings_and_images_are_refused(vgg):
     with pytest.raises(ConfigError, match="relu9_1"):
         VggConfig(style_layers=("relu9_1",))
