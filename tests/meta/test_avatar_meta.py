@@ -151,14 +151,16 @@ def test_warm_start_continues_an_earlier_init_and_metasgd_saves_its_rates(tmp_pa
         meta_train(missing, tmp_path / "c", net_path=tiny_net_path, progress=False)
 
 
-def test_shipped_init_was_made_for_the_shipped_network():
-    """`stylize` silently starts unstylized when the init's network hash differs, so guard the pair we
-    ship."""
-    state, meta = load_style(meta_init_path("texture"))
+@pytest.mark.parametrize("guidance", ["texture", "vgg"])
+def test_shipped_init_was_made_for_the_shipped_network(guidance):
+    """`stylize` starts unstylized (with a note) when the init's network hash differs, so guard each pair
+    we ship, and that its sidecar says how it was made."""
+    state, meta = load_style(meta_init_path(guidance))
     assert meta["avatar_net_sha256"] == file_sha256(PRETRAINED_NET)
     net = load_avatar_net()
     apply_style(net, state)  # shapes match this network
-    assert meta["kind"] == "meta-init" and meta["algorithm"] == "reptile"
+    assert meta["kind"] == "meta-init" and meta["algorithm"] == "reptile" and meta["guidance"] == guidance
+    assert meta["command"].startswith("alteredavatar meta-train") and meta["config"]["algorithm"] == "reptile"
 
 
 def test_geometry_score_is_zero_when_unchanged_and_reports_displacement_in_mm(tiny_net_path):
