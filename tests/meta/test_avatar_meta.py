@@ -340,3 +340,28 @@ def test_stylize_auto_picks_the_installed_vgg_start_only_for_vgg_guidance(
         used = json.loads((out / "style.json").read_text())
         assert used["init"] == expected
         assert ("init_note" in used) == (guidance == "texture")  # auto says why it fell back
+
+
+def test_vgg_meta_training_resumed_after_ctrl_c_is_bit_identical(
+    vgg_run, tiny_net_path, tmp_path, monkeypatch
+):
+    """The VGG task family draws each outer step's tasks and views from the step's own seed, so a run cut at
+    its first checkpoint (outer step 4 of 8) and resumed writes exactly the init of the uninterrupted run."""
+    from alteredavatar.meta.trainer import MetaTrainer
+
+    cfg, run = vgg_run
+    real = MetaTrainer.save_checkpoint
+
+    def save_then_interrupt(self):
+        real(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(MetaTrainer, "save_checkpoint", save_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        meta_train(cfg, tmp_path / "cut", net_path=tiny_net_path, progress=False)
+    monkeypatch.setattr(MetaTrainer, "save_checkpoint", real)
+    meta_train(cfg, tmp_path / "cut", resume=True, net_path=tiny_net_path, progress=False)
+    full, _ = load_style(run / "init.safetensors")
+    resumed, meta = load_style(tmp_path / "cut" / "init.safetensors")
+    assert full.keys() == resumed.keys() and all(torch.equal(full[k], resumed[k]) for k in full)
+    assert [s["from_step"] for s in meta["segments"]] == [0, 4]
