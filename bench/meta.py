@@ -208,6 +208,125 @@ def cached_points(cache: Path | None, key: dict, *args, **kwargs) -> list[dict]:
     return points
 
 
+def curve_key(init_sha: str, identity: str, style: str, steps: int, seed: int, scoring: Scoring, **adapt):
+    """What a cached curve depends on (`adapt`: AdaptConfig overrides, only where not the product's)."""
+    key = {
+        "init": init_sha,
+        "identity": identity,
+        "style": style,
+        "steps": steps,
+        "seed": seed,
+        "judges": [scoring.guidance, scoring.label, EVAL_SEED, CHECKPOINTS, DLIB_END],
+    }
+    return key | ({"adapt": adapt} if adapt else {})
+
+
+def lr_sweep(
+    lrs: list[float],
+    entries: list,
+    meta: tuple[str, dict, str],
+    scoring: Scoring,
+    cache: Path | None,
+    baseline_steps: int,
+    meta_steps: int,
+) -> dict:
+    """The baseline at its own best settings: the unstylized start at each rate in `lrs` (besides the
+    product's), seed 0, on `entries`; every run is scored by the steps it takes to reach the product-rate
+    run's score after `baseline_steps`, beside the meta start (`meta`: name, state, init sha) at the product's
+    rate. Curves at the product's rate share the main run's cache entries."""
+    default_lr = AdaptConfig().lr
+    runs: dict[str, list[dict]] = {}
+    for lr in [default_lr, *lrs]:
+        name = f"unstylized, lr {lr:g}"
+        adapt = {} if lr == default_lr else {"lr": lr}
+        runs[name] = [
+            {
+                "style": e.name,
+                "points": cached_points(
+                    cache,
+                    curve_key("none", "ada", e.name, baseline_steps, i, scoring, **adapt),
+                    None,
+                    "ada",
+                    e,
+                    baseline_steps,
+                    seed=i,
+                    scoring=scoring,
+                    **adapt,
+                ),
+            }
+            for i, e in enumerate(entries)
+        ]
+        print(f"sweep: {name} done", flush=True)
+    name, state, sha = meta
+    runs[f"{name}, lr {default_lr:g}"] = [
+        {
+            "style": e.name,
+            "points": cached_points(
+                cache,
+                curve_key(sha, "ada", e.name, meta_steps, i, scoring),
+                state,
+                "ada",
+                e,
+                meta_steps,
+                seed=i,
+                scoring=scoring,
+            ),
+        }
+        for i, e in enumerate(entries)
+    ]
+    report = {"styles": [e.name for e in entries], "default_lr": default_lr, "judges": {}}
+    base = runs[f"unstylized, lr {default_lr:g}"]
+    for judge in judges(runs):
+        rows = {}
+        for run_name, rs in runs.items():
+            steps = []
+            for r, b in zip(rs, base):
+                target = next(p[judge] for p in b["points"] if p["step"] == baseline_steps)
+                steps.append(steps_to_reach(r["points"], target, judge)[0])
+            inf = float("inf")
+            med = statistics.median(x if x is not None else inf for x in steps)
+            rows[run_name] = {"steps": steps, "median_steps": None if med == inf else med}
+        report["judges"][judge] = rows
+    return report
+
+
+def write_sweep_markdown(report: dict, path: Path, meta_steps: int) -> None:
+    """The sweep as one table per judge, with the meta start's step ratio against every baseline rate."""
+    lines = [
+        "Baseline sweep: the unstylized start at several Adam rates, held-out styles "
+        f"{', '.join(report['styles'])}"
+        f" (identity ada, seed 0); steps = the first checkpoint at or under the product rate's "
+        f"({report['default_lr']:g}) score after 100 steps ('-': not within the run). The meta start runs "
+        f"{meta_steps} steps at the product rate. Its speed-up against the baseline's best rate is the "
+        "ratio in that row.",
+        "",
+    ]
+    for judge, rows in report["judges"].items():
+        meta_name = next(n for n in rows if not n.startswith("unstylized"))
+        m = rows[meta_name]["median_steps"]
+        lines += [
+            f"**{JUDGE_LABELS.get(judge, judge)}**",
+            "",
+            "| start, rate | per style | median steps | meta start's step ratio |",
+            "|---|---|---|---|",
+        ]
+        for run_name, row in rows.items():
+            per = " / ".join("-" if x is None else str(x) for x in row["steps"])
+            med = row["median_steps"]
+            cell = "> run" if med is None else f"{med:g}"
+            if run_name == meta_name:
+                ratio = ""
+            elif m is None:
+                ratio = "meta start misses"
+            elif med is None:
+                ratio = "baseline misses"
+            else:
+                ratio = f"{med / m:.1f}x"
+            lines.append(f"| {run_name} | {per} | {cell} | {ratio} |")
+        lines.append("")
+    path.write_text("\n".join(lines))
+
+
 def seed_runs(run: dict) -> list[list[dict]]:
     """The per-seed point lists of a stored curve (older reports stored one seed as `points` only)."""
     return [list(p) for p in run.get("seed_points", [run["points"]])]
@@ -677,6 +796,17 @@ def main() -> None:
         action="store_true",
         help="recompute the summaries and tables of bench/results/meta.json from its curves, run nothing",
     )
+    ap.add_argument(
+        "--sweep-lrs",
+        type=float,
+        nargs="*",
+        default=[],
+        metavar="LR",
+        help="also run the unstylized start at these Adam rates (the baseline's own best settings) on "
+        "--sweep-styles styles, seed 0, beside the first --init: <stem>_sweep.{json,md}",
+    )
+    ap.add_argument("--sweep-styles", type=int, default=4)
+    ap.add_argument("--sweep-only", action="store_true", help="run only the --sweep-lrs sweep")
     args = ap.parse_args()
     stem = args.stem or ("meta" if args.guidance == "texture" else f"meta_{args.guidance}")
     if args.summarize_only:
@@ -721,6 +851,22 @@ def main() -> None:
     if args.progress_only:
         progress_sheet(inits, held[:4], RESULTS / f"{stem}_progress.png", scoring, first)
         return
+    if args.sweep_lrs:
+        if first is None:
+            raise SystemExit("--sweep-lrs compares the baseline with a meta start: pass --init NAME=RUN")
+        sweep = lr_sweep(
+            args.sweep_lrs,
+            held[: args.sweep_styles],
+            (first, inits[first], init_sha[first]),
+            scoring,
+            args.cache,
+            args.baseline_steps,
+            args.meta_steps,
+        )
+        (RESULTS / f"{stem}_sweep.json").write_text(json.dumps(sweep, indent=1) + "\n")
+        write_sweep_markdown(sweep, RESULTS / f"{stem}_sweep.md", args.meta_steps)
+    if args.sweep_only:
+        return
     names = [*inits, *sorted(reused - set(inits))]  # the last ones come from --reuse only
     report = {
         "held_out_styles": [e.name for e in held],
@@ -759,14 +905,7 @@ def main() -> None:
                         raise SystemExit(
                             f"--seeds {args.seeds}: pass --init for {name} to run its other seeds"
                         )
-                    cache_key = {
-                        "init": init_sha[name],
-                        "identity": identity,
-                        "style": e.name,
-                        "steps": steps,
-                        "seed": i + 1000 * s,
-                        "judges": [scoring.guidance, scoring.label, EVAL_SEED, CHECKPOINTS, DLIB_END],
-                    }
+                    cache_key = curve_key(init_sha[name], identity, e.name, steps, i + 1000 * s, scoring)
                     seed_points.append(
                         cached_points(
                             args.cache,

@@ -122,3 +122,40 @@ def test_a_lost_face_is_counted_not_averaged_and_unmeasured_is_unknown(bench):
     assert bench.dlib_cell(s, "end") == "0.400 (2/3 faces found)"
     assert bench.dlib_cell(bench.dlib_summary("end", [0.3, None]), "end") == "-"
     assert bench.dlib_cell(bench.dlib_summary("end", [bench.NO_FACE]), "end") == "no face (0/1 faces found)"
+
+
+def test_lr_sweep_scores_every_rate_against_the_product_rates_target(bench, monkeypatch, tmp_path):
+    """Fake curves: at lr 0.02 the score falls 1 per checkpoint; at 0.08 twice as fast, at 0.005 not at all;
+    the meta start is at the 0.02 run's final score by step 2."""
+    monkeypatch.setattr(bench, "CHECKPOINTS", (0, 1, 2, 3, 4))
+
+    def fake_curve(init, identity, entry, steps, seed, scoring, **adapt):
+        lr = adapt.get("lr", 0.02)
+        rate = 0.0 if init is None and lr < 0.01 else (2.0 if lr > 0.05 else 1.0)
+        start = 6.0 if init is None else 3.0
+        return {"points": [{"step": s, "seconds": s, "style": start - rate * s} for s in range(steps + 1)]}
+
+    monkeypatch.setattr(bench, "curve", fake_curve)
+    entries = [StyleEntry(name=f"bricks-{i}", kind="procedural", value="bricks", seed=i) for i in range(2)]
+    scoring = bench.Scoring("vgg")
+    report = bench.lr_sweep([0.005, 0.08], entries, ("reptile", {}, "sha"), scoring, tmp_path / "c", 4, 2)
+    rows = report["judges"]["style"]
+    assert rows["unstylized, lr 0.02"]["median_steps"] == 4  # its own target at its own last step
+    assert (
+        rows["unstylized, lr 0.08"]["steps"] == [2, 2]
+        and rows["unstylized, lr 0.005"]["median_steps"] is None
+    )
+    assert rows["reptile, lr 0.02"]["median_steps"] == 1
+    assert len(list((tmp_path / "c").glob("*.json"))) == 8  # 3 rates + the meta start, 2 styles each
+    monkeypatch.setattr(bench, "curve", None)  # a rerun reads every curve back from the cache
+    assert (
+        bench.lr_sweep([0.005, 0.08], entries, ("reptile", {}, "sha"), scoring, tmp_path / "c", 4, 2)
+        == report
+    )
+    bench.write_sweep_markdown(report, tmp_path / "sweep.md", 2)
+    text = (tmp_path / "sweep.md").read_text()
+    assert (
+        "| unstylized, lr 0.08 | 2 / 2 | 2 | 2.0x |" in text
+        and "| unstylized, lr 0.02 | 4 / 4 | 4 | 4.0x |" in text
+    )
+    assert "baseline misses" in text
