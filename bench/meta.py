@@ -748,6 +748,9 @@ def main() -> None:
     ap.add_argument("--meta-steps", type=int, default=30)
     ap.add_argument("--styles", type=int, default=8)
     ap.add_argument("--identity-styles", type=int, default=4)
+    ap.add_argument(
+        "--identity-seeds", type=int, help="adaptation seeds on the held-out identity (default: --seeds)"
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument(
         "--seeds",
@@ -868,6 +871,7 @@ def main() -> None:
     if args.sweep_only:
         return
     names = [*inits, *sorted(reused - set(inits))]  # the last ones come from --reuse only
+    id_seeds = args.identity_seeds or args.seeds
     report = {
         "held_out_styles": [e.name for e in held],
         "evaluator": evaluator,
@@ -876,6 +880,7 @@ def main() -> None:
         "meta_steps": args.meta_steps,
         "threads": args.threads,
         "seeds": args.seeds,
+        "identity_seeds": id_seeds,
         "budgets": {k: v for k, v in budgets.items() if k in names},
     }
     old_identity = report_old.get("identity", {}).get("curves", {})
@@ -884,9 +889,12 @@ def main() -> None:
         first,
         *sorted(n for n in reused & set(old_identity) if n not in ("unstylized", first)),
     ]
-    for label, identity, entries, run_names in (
-        ("held-out styles (identity ada)", "ada", held, names),
-        (f"held-out identity {HELD_OUT}", HELD_OUT, held[: args.identity_styles], identity_names),
+    id_label = f"held-out identity {HELD_OUT}" + (
+        f" ({id_seeds} adaptation seed{'s' * (id_seeds > 1)})" if id_seeds != args.seeds else ""
+    )
+    for label, identity, entries, run_names, n_seeds in (
+        ("held-out styles (identity ada)", "ada", held, names, args.seeds),
+        (id_label, HELD_OUT, held[: args.identity_styles], identity_names, id_seeds),
     ):
         runs = {}
         key = "styles" if identity == "ada" else "identity"
@@ -900,11 +908,9 @@ def main() -> None:
             runs[name] = []
             for i, e in enumerate(entries):
                 seed_points = seed_runs(old[i]) if old is not None else []
-                for s in range(len(seed_points), args.seeds):
+                for s in range(len(seed_points), n_seeds):
                     if name not in inits:
-                        raise SystemExit(
-                            f"--seeds {args.seeds}: pass --init for {name} to run its other seeds"
-                        )
+                        raise SystemExit(f"--seeds {n_seeds}: pass --init for {name} to run its other seeds")
                     cache_key = curve_key(init_sha[name], identity, e.name, steps, i + 1000 * s, scoring)
                     seed_points.append(
                         cached_points(
@@ -919,7 +925,7 @@ def main() -> None:
                             rates=rates.get(name),
                         )
                     )
-                seed_points = seed_points[: args.seeds]
+                seed_points = seed_points[:n_seeds]
                 runs[name].append(
                     {
                         "style": e.name,
