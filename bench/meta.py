@@ -235,20 +235,24 @@ def lr_sweep(
     run's score after `baseline_steps`, beside the meta start (`meta`: name, state, init sha) at the product's
     rate. Curves at the product's rate share the main run's cache entries."""
     default_lr = AdaptConfig().lr
+    meta_name, meta_state, meta_sha = meta
+    starts = [  # (row name, init sha, init state, steps, AdaptConfig overrides)
+        (f"unstylized, lr {lr:g}", "none", None, baseline_steps, {} if lr == default_lr else {"lr": lr})
+        for lr in [default_lr, *lrs]
+    ]
+    starts.append((f"{meta_name}, lr {default_lr:g}", meta_sha, meta_state, meta_steps, {}))
     runs: dict[str, list[dict]] = {}
-    for lr in [default_lr, *lrs]:
-        name = f"unstylized, lr {lr:g}"
-        adapt = {} if lr == default_lr else {"lr": lr}
+    for name, sha, state, steps, adapt in starts:
         runs[name] = [
             {
                 "style": e.name,
                 "points": cached_points(
                     cache,
-                    curve_key("none", "ada", e.name, baseline_steps, i, scoring, **adapt),
-                    None,
+                    curve_key(sha, "ada", e.name, steps, i, scoring, **adapt),
+                    state,
                     "ada",
                     e,
-                    baseline_steps,
+                    steps,
                     seed=i,
                     scoring=scoring,
                     **adapt,
@@ -257,23 +261,6 @@ def lr_sweep(
             for i, e in enumerate(entries)
         ]
         print(f"sweep: {name} done", flush=True)
-    name, state, sha = meta
-    runs[f"{name}, lr {default_lr:g}"] = [
-        {
-            "style": e.name,
-            "points": cached_points(
-                cache,
-                curve_key(sha, "ada", e.name, meta_steps, i, scoring),
-                state,
-                "ada",
-                e,
-                meta_steps,
-                seed=i,
-                scoring=scoring,
-            ),
-        }
-        for i, e in enumerate(entries)
-    ]
     report = {"styles": [e.name for e in entries], "default_lr": default_lr, "judges": {}}
     base = runs[f"unstylized, lr {default_lr:g}"]
     for judge in judges(runs):
