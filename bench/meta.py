@@ -22,6 +22,7 @@ import hashlib
 import json
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,18 +230,34 @@ def lr_sweep(
     cache: Path | None,
     baseline_steps: int,
     meta_steps: int,
+    albedo_rates: Sequence[float] = (),
 ) -> dict:
     """The baseline at its own best settings: the unstylized start at each rate in `lrs` (besides the
-    product's), seed 0, on `entries`; every run is scored by the steps it takes to reach the product-rate
-    run's score after `baseline_steps`, beside the meta start (`meta`: name, state, init sha) at the product's
-    rate. Curves at the product's rate share the main run's cache entries."""
+    product's) and at the product's rate with the pyramid's albedo at each of `albedo_rates` times it, seed 0,
+    on `entries`; every run is scored by the steps it takes to reach the product-rate run's score after
+    `baseline_steps`, beside the meta start (`meta`: name, state, init sha) at the product's rate (and at each
+    albedo rate). Curves at the product's rate share the main run's cache entries."""
     default_lr = AdaptConfig().lr
     meta_name, meta_state, meta_sha = meta
     starts = [  # (row name, init sha, init state, steps, AdaptConfig overrides)
         (f"unstylized, lr {lr:g}", "none", None, baseline_steps, {} if lr == default_lr else {"lr": lr})
         for lr in [default_lr, *lrs]
     ]
+    starts += [
+        (f"unstylized, lr {default_lr:g}, albedo x{a:g}", "none", None, baseline_steps, {"albedo_rate": a})
+        for a in albedo_rates
+    ]
     starts.append((f"{meta_name}, lr {default_lr:g}", meta_sha, meta_state, meta_steps, {}))
+    starts += [
+        (
+            f"{meta_name}, lr {default_lr:g}, albedo x{a:g}",
+            meta_sha,
+            meta_state,
+            meta_steps,
+            {"albedo_rate": a},
+        )
+        for a in albedo_rates
+    ]
     runs: dict[str, list[dict]] = {}
     for name, sha, state, steps, adapt in starts:
         runs[name] = [
@@ -283,9 +300,10 @@ def write_sweep_markdown(report: dict, path: Path, meta_steps: int) -> None:
         "Baseline sweep: the unstylized start at several Adam rates, held-out styles "
         f"{', '.join(report['styles'])}"
         f" (identity ada, seed 0); steps = the first checkpoint at or under the product rate's "
-        f"({report['default_lr']:g}) score after 100 steps ('-': not within the run). The meta start runs "
-        f"{meta_steps} steps at the product rate. Its speed-up against the baseline's best rate is the "
-        "ratio in that row.",
+        f"({report['default_lr']:g}) score after 100 steps ('-': not within the run); 'albedo xN': the "
+        "detail pyramid's albedo at N times the rate (--adapt.albedo-rate N). The meta start runs "
+        f"{meta_steps} steps. The ratio in a baseline row is the meta start's speed-up (at the product's "
+        "settings) against that baseline.",
         "",
     ]
     for judge, rows in report["judges"].items():
@@ -301,7 +319,7 @@ def write_sweep_markdown(report: dict, path: Path, meta_steps: int) -> None:
             per = " / ".join("-" if x is None else str(x) for x in row["steps"])
             med = row["median_steps"]
             cell = "> run" if med is None else f"{med:g}"
-            if run_name == meta_name:
+            if not run_name.startswith("unstylized"):
                 ratio = ""
             elif m is None:
                 ratio = "meta start misses"
@@ -795,6 +813,15 @@ def main() -> None:
         help="also run the unstylized start at these Adam rates (the baseline's own best settings) on "
         "--sweep-styles styles, seed 0, beside the first --init: <stem>_sweep.{json,md}",
     )
+    ap.add_argument(
+        "--sweep-albedo-rates",
+        type=float,
+        nargs="*",
+        default=[],
+        metavar="X",
+        help="also run both starts at the product's rate with the pyramid's albedo X times faster "
+        "(--adapt.albedo-rate) in the sweep",
+    )
     ap.add_argument("--sweep-styles", type=int, default=4)
     ap.add_argument("--sweep-only", action="store_true", help="run only the --sweep-lrs sweep")
     args = ap.parse_args()
@@ -852,6 +879,7 @@ def main() -> None:
             args.cache,
             args.baseline_steps,
             args.meta_steps,
+            args.sweep_albedo_rates,
         )
         (RESULTS / f"{stem}_sweep.json").write_text(json.dumps(sweep, indent=1) + "\n")
         write_sweep_markdown(sweep, RESULTS / f"{stem}_sweep.md", args.meta_steps)

@@ -159,3 +159,28 @@ def test_lr_sweep_scores_every_rate_against_the_product_rates_target(bench, monk
         and "| unstylized, lr 0.02 | 4 / 4 | 4 | 4.0x |" in text
     )
     assert "baseline misses" in text
+
+
+def test_lr_sweep_runs_both_starts_at_each_albedo_rate(bench, monkeypatch, tmp_path):
+    """An albedo-rate row passes --adapt.albedo-rate to the loop (here: a fake curve twice as fast) and is
+    scored against the product settings' target; the meta start also runs at it."""
+    monkeypatch.setattr(bench, "CHECKPOINTS", (0, 1, 2, 3, 4))
+    seen = []
+
+    def fake_curve(init, identity, entry, steps, seed, scoring, **adapt):
+        seen.append((init is None, adapt))
+        rate = 2.0 if adapt.get("albedo_rate", 1) > 1 else 1.0
+        return {"points": [{"step": s, "seconds": s, "style": 6.0 - rate * s} for s in range(steps + 1)]}
+
+    monkeypatch.setattr(bench, "curve", fake_curve)
+    entries = [StyleEntry(name="tiles-1000", kind="procedural", value="tiles", seed=1000)]
+    scoring = bench.Scoring("vgg")
+    report = bench.lr_sweep([], entries, ("reptile", {}, "sha"), scoring, None, 4, 4, albedo_rates=[3.0])
+    rows = report["judges"]["style"]
+    assert rows["unstylized, lr 0.02, albedo x3"]["steps"] == [2]
+    assert rows["reptile, lr 0.02, albedo x3"]["steps"] == [2] and rows["reptile, lr 0.02"]["steps"] == [4]
+    assert seen.count((True, {"albedo_rate": 3.0})) == 1 and seen.count((False, {"albedo_rate": 3.0})) == 1
+    bench.write_sweep_markdown(report, tmp_path / "sweep.md", 4)
+    text = (tmp_path / "sweep.md").read_text()
+    assert "| unstylized, lr 0.02, albedo x3 | 2 | 2 | 0.5x |" in text
+    assert "| reptile, lr 0.02, albedo x3 | 2 | 2 |  |" in text

@@ -47,6 +47,9 @@ class AdaptConfig:
     steps: int = 60
     """Adam steps on the style parameters."""
     lr: float = 2e-2
+    # a pattern's colour forms sooner at a faster rate; the displacement saturates (docs/experiments.md)
+    albedo_rate: float = 1.0
+    """The detail pyramid's albedo steps at lr x this; its displacement and the bias mappers stay at lr."""
     batch: int = 4
     """Random views x random expressions rendered per step."""
     res: int = 128
@@ -61,6 +64,7 @@ class AdaptConfig:
         """Refuse values that cannot work, naming the flag (every number finite and in range)."""
         check_range("--adapt.steps", self.steps, 1, MAX_STEPS)
         check_range("--adapt.lr", self.lr, 0, 1, lo_open=True)
+        check_range("--adapt.albedo-rate", self.albedo_rate, 1, 10)
         check_range("--adapt.batch", self.batch, 1, 256)
         check_range("--adapt.res", self.res, 32, 1024)
         check_seed("--adapt.seed", self.seed)
@@ -97,6 +101,38 @@ OptimizerFactory = Callable[[list[torch.Tensor]], torch.optim.Optimizer]
 OnStep = Callable[[int, int, dict[str, float]], None]  # (steps done, steps in all, loss parts)
 
 
+def channel_rate_adam(
+    params: list[torch.Tensor], detail: torch.nn.Module, lr: float, albedo_rate: float = 1.0
+) -> torch.optim.Optimizer:
+    """Adam over the style parameters at `lr`, except the detail pyramid's albedo channels at
+    `lr * albedo_rate`.
+
+    The pyramid's levels are (1, 4, r, r) tensors (albedo 3 + displacement 1), and Adam's rate is per tensor,
+    so its levels get `lr * albedo_rate` and a post-step hook shrinks the displacement channel's move back
+    to `lr`'s: Adam's update of an element depends only on that element's gradients, so this is Adam at
+    `lr` there exactly. At `albedo_rate` 1 it is plain Adam.
+    """
+    if albedo_rate == 1:
+        return torch.optim.Adam(params, lr=lr)
+    ids = {id(p) for p in detail.parameters()}
+    levels = [p for p in params if id(p) in ids]
+    groups = [{"params": [p for p in params if id(p) not in ids]}, {"params": levels, "lr": lr * albedo_rate}]
+    opt = torch.optim.Adam([g for g in groups if g["params"]], lr=lr)
+    before: list[torch.Tensor] = []
+
+    def keep(*_):
+        before[:] = [p.detach()[:, 3:].clone() for p in levels]
+
+    def shrink(*_):
+        with torch.no_grad():
+            for p, old in zip(levels, before):
+                p[:, 3:] = old + (p[:, 3:] - old) / albedo_rate
+
+    opt.register_step_pre_hook(keep)
+    opt.register_step_post_hook(shrink)
+    return opt
+
+
 class StopRequested(Exception):
     """Raised by an `on_step` callback to stop the adaptation early; handled exactly like Ctrl-C (the style
     learned so far is kept and the result says `interrupted`)."""
@@ -119,7 +155,9 @@ class Stylizer:
         meta-learned update rule to compare against."""
         cfg.check()
         self.avatar, self.guide, self.cfg, self.obj = avatar, guide, cfg, obj
-        self.make_optimizer = optimizer or (lambda params: torch.optim.Adam(params, lr=cfg.lr))
+        self.make_optimizer = optimizer or (
+            lambda params: channel_rate_adam(params, avatar.net.detail, cfg.lr, cfg.albedo_rate)
+        )
         self.source = source or AnimatableAvatar(avatar.mesh, copy.deepcopy(avatar.net))
         self.source.requires_grad_(False)
         avatar.net.requires_grad_(False)

@@ -102,3 +102,30 @@ def test_nan_loss_stops_with_clear_error(tiny_net_path, style_png, monkeypatch):
     monkeypatch.setattr(st.guide, "losses", lambda *a: (nan, nan.new_zeros(())))
     with pytest.raises(TrainingError, match="nothing was written"):
         st.run(progress=False)
+
+
+def test_albedo_rate_steps_the_pyramid_albedo_faster_and_nothing_else(tiny_net_path, style_png):
+    """Adam is per element, so albedo_rate 3 moves the pyramid's albedo exactly 3x as far in the first step
+    (Adam's first move is +-lr per element), the displacement channel and the mappers as far as plain Adam."""
+    spec = StyleSpec(image=style_png, guidance="texture")
+    moves = {}
+    for rate in (1.0, 3.0):
+        st = _stylizer(tiny_net_path, spec, steps=1, albedo_rate=rate)
+        before = {k: v.clone() for k, v in st.avatar.net.style_state().items()}
+        st.run(progress=False)
+        moves[rate] = {k: v - before[k] for k, v in st.avatar.net.style_state().items()}
+    plain, fast = moves[1.0], moves[3.0]
+    levels = [k for k in plain if k.startswith("detail.")]
+    assert levels and all(plain[k][:, :3].abs().max() > 0 for k in levels)
+    for k in levels:
+        torch.testing.assert_close(fast[k][:, :3], 3 * plain[k][:, :3])
+        torch.testing.assert_close(fast[k][:, 3:], plain[k][:, 3:])
+    for k in plain.keys() - set(levels):
+        torch.testing.assert_close(fast[k], plain[k])
+
+
+def test_albedo_rate_out_of_range_names_the_flag(tiny_net_path, style_png):
+    from alteredavatar.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"--adapt\.albedo-rate"):
+        _stylizer(tiny_net_path, StyleSpec(image=style_png, guidance="texture"), albedo_rate=0.5)
