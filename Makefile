@@ -113,8 +113,8 @@ bench: $(STAMP) bench-stylize bench-photo | meta-runs
 	$(PY) bench/outputs.py
 	$(PY) bench/meta.py --threads 1 --seeds 2 --init reptile=runs/texture --init reptile-stage2=runs/texture-stage2 \
 		--init reptile-stage1=runs/texture-stage1 --init fomaml=runs/texture-fomaml --init metasgd=runs/texture-metasgd
-	$(PY) bench/meta.py --guidance vgg --threads 2 --seeds 2 --styles 12 --identity-styles 2 --identity-seeds 1 \
-		--init reptile=runs/vgg --sweep-lrs 0.01 0.04 0.08
+	$(PY) bench/meta.py --guidance vgg --threads 2 --seeds 2 --styles 12 --identity-styles 12 \
+		--init reptile=runs/vgg --sweep-lrs 0.01 0.04 0.08 --sweep-albedo-rates 2 3 5
 
 clean:
 	rm -rf $(VENV) $(BENCHVENV) $(LMVENV) out .cache node_modules
