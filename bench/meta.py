@@ -239,25 +239,12 @@ def lr_sweep(
     albedo rate). Curves at the product's rate share the main run's cache entries."""
     default_lr = AdaptConfig().lr
     meta_name, meta_state, meta_sha = meta
-    starts = [  # (row name, init sha, init state, steps, AdaptConfig overrides)
-        (f"unstylized, lr {lr:g}", "none", None, baseline_steps, {} if lr == default_lr else {"lr": lr})
-        for lr in [default_lr, *lrs]
-    ]
-    starts += [
-        (f"unstylized, lr {default_lr:g}, albedo x{a:g}", "none", None, baseline_steps, {"albedo_rate": a})
-        for a in albedo_rates
-    ]
-    starts.append((f"{meta_name}, lr {default_lr:g}", meta_sha, meta_state, meta_steps, {}))
-    starts += [
-        (
-            f"{meta_name}, lr {default_lr:g}, albedo x{a:g}",
-            meta_sha,
-            meta_state,
-            meta_steps,
-            {"albedo_rate": a},
-        )
-        for a in albedo_rates
-    ]
+    lr_rows = [(f"lr {lr:g}", {} if lr == default_lr else {"lr": lr}) for lr in [default_lr, *lrs]]
+    albedo = [(f"lr {default_lr:g}, albedo x{a:g}", {"albedo_rate": a}) for a in albedo_rates]
+    # (row name, init sha, init state, steps, AdaptConfig overrides); the meta start at the product's rate
+    starts = [(f"unstylized, {row}", "none", None, baseline_steps, o) for row, o in lr_rows + albedo]
+    meta_rows = lr_rows[:1] + albedo
+    starts += [(f"{meta_name}, {row}", meta_sha, meta_state, meta_steps, o) for row, o in meta_rows]
     runs: dict[str, list[dict]] = {}
     for name, sha, state, steps, adapt in starts:
         runs[name] = [
