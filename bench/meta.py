@@ -900,6 +900,7 @@ def main() -> None:
     ):
         runs = {}
         key = "styles" if identity == "ada" else "identity"
+        seeds_flag = "--seeds" if identity == "ada" else "--identity-seeds"
         for name in run_names:
             old = report_old.get(key, {}).get("curves", {}).get(name) if name in reused else None
             if old is not None and [r["style"] for r in old] != [e.name for e in entries]:
@@ -912,7 +913,9 @@ def main() -> None:
                 seed_points = seed_runs(old[i]) if old is not None else []
                 for s in range(len(seed_points), n_seeds):
                     if name not in inits:
-                        raise SystemExit(f"--seeds {n_seeds}: pass --init for {name} to run its other seeds")
+                        raise SystemExit(
+                            f"{seeds_flag} {n_seeds}: pass --init for {name} to run its other seeds"
+                        )
                     cache_key = curve_key(init_sha[name], identity, e.name, steps, i + 1000 * s, scoring)
                     seed_points.append(
                         cached_points(
